@@ -1,0 +1,182 @@
+// Package config reads ARCH's node configuration: the file /etc/arch/arch.conf
+// (or the one ARCH_CONFIG names) with a few environment overrides. The file
+// holds "key = value" lines; '#' starts a comment. Unknown keys are reported
+// and ignored so that an older binary keeps working with a newer file.
+package config
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"time"
+)
+
+// DefaultPath is where the node configuration lives unless ARCH_CONFIG says otherwise.
+const DefaultPath = "/etc/arch/arch.conf"
+
+// Environment variables of the wrapper's own process (containerd's
+// environment, inherited through the shim). They are node settings, not the
+// container's: the container's ARCH_* variables live in its config.json.
+const (
+	EnvConfig = "ARCH_CONFIG" // path of the configuration file
+	EnvRunc   = "ARCH_RUNC"   // path of the real runc, overrides the file
+)
+
+// Config is the node configuration.
+type Config struct {
+	// Path is the file the configuration was read from ("" when none exists).
+	Path string
+	// Runc is the real runc binary; empty means "look it up in PATH, skipping ARCH".
+	Runc string
+	// LogFile is ARCH's own log (zerolog JSON lines).
+	LogFile string
+	// LogLevel is one of trace, debug, info, warn, error.
+	LogLevel string
+	// StateDir holds per-container records and locks; it should be on a
+	// tmpfs like runc's own state (/run), so that it is empty after a reboot.
+	StateDir string
+	// Store is the default checkpoint store when a container names none.
+	Store string
+	// StagingDir is a node-local folder for dumps and unpacked images.
+	StagingDir string
+	// CheckpointTimeout bounds a checkpoint (CRIU dump and archive commit).
+	CheckpointTimeout time.Duration
+	// RestoreTimeout bounds a restore (unpack and runc restore).
+	RestoreTimeout time.Duration
+	// Compression of checkpoint archives: "zstd" or "none".
+	Compression string
+	// Hook is the arch-hook binary injected into config.json; empty means
+	// arch-hook next to the wrapper binary.
+	Hook string
+	// ContainerdAddress is containerd's socket, for arch-hook's node commands.
+	ContainerdAddress string
+}
+
+// Defaults returns the configuration used when no file exists.
+func Defaults() Config {
+	return Config{
+		LogFile:           "/var/log/arch/arch.log",
+		LogLevel:          "info",
+		StateDir:          "/run/arch",
+		Store:             "/var/lib/arch/checkpoints",
+		StagingDir:        "/var/lib/arch/staging",
+		CheckpointTimeout: 5 * time.Minute,
+		RestoreTimeout:    5 * time.Minute,
+		Compression:       "zstd",
+		ContainerdAddress: "/run/containerd/containerd.sock",
+	}
+}
+
+// ErrUnreadable wraps a failure to read or parse the configuration file.
+var ErrUnreadable = errors.New("unreadable ARCH configuration")
+
+// Load reads the configuration named by the environment (getenv is
+// os.Getenv in production). It always returns a usable Config: on error the
+// defaults (plus whatever was read) are returned together with the error, so
+// that the caller can log it and still hand calls to the real runc.
+func Load(getenv func(string) string) (Config, error) {
+	cfg := Defaults()
+	path := getenv(EnvConfig)
+	explicit := path != ""
+	if !explicit {
+		path = DefaultPath
+	}
+	data, err := os.ReadFile(path)
+	switch {
+	case err == nil:
+		cfg.Path = path
+		err = cfg.parse(data)
+		if err != nil {
+			err = fmt.Errorf("%w %s: %w", ErrUnreadable, path, err)
+		}
+	case errors.Is(err, os.ErrNotExist) && !explicit:
+		err = nil
+	default:
+		err = fmt.Errorf("%w: %w", ErrUnreadable, err)
+	}
+	if r := getenv(EnvRunc); r != "" {
+		cfg.Runc = r
+	}
+	return cfg, err
+}
+
+func (c *Config) parse(data []byte) error {
+	var errs []error
+	sc := bufio.NewScanner(bytes.NewReader(data))
+	for n := 1; sc.Scan(); n++ {
+		line := strings.TrimSpace(sc.Text())
+		if i := strings.IndexByte(line, '#'); i >= 0 {
+			line = strings.TrimSpace(line[:i])
+		}
+		if line == "" {
+			continue
+		}
+		k, v, ok := strings.Cut(line, "=")
+		if !ok {
+			errs = append(errs, fmt.Errorf("line %d: want key = value", n))
+			continue
+		}
+		if err := c.set(strings.TrimSpace(k), unquote(strings.TrimSpace(v))); err != nil {
+			errs = append(errs, fmt.Errorf("line %d: %w", n, err))
+		}
+	}
+	if err := sc.Err(); err != nil {
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
+}
+
+func unquote(v string) string {
+	if len(v) >= 2 && (v[0] == '"' && v[len(v)-1] == '"' || v[0] == '\'' && v[len(v)-1] == '\'') {
+		return v[1 : len(v)-1]
+	}
+	return v
+}
+
+func (c *Config) set(key, val string) error {
+	str := map[string]*string{
+		"runc": &c.Runc, "log_file": &c.LogFile, "state_dir": &c.StateDir,
+		"store": &c.Store, "staging_dir": &c.StagingDir, "hook": &c.Hook,
+		"containerd_address": &c.ContainerdAddress,
+	}
+	if p, ok := str[key]; ok {
+		if key != "runc" && key != "hook" && val == "" {
+			return fmt.Errorf("%s: empty value", key)
+		}
+		if val != "" && !strings.HasPrefix(val, "/") {
+			return fmt.Errorf("%s: %q is not an absolute path", key, val)
+		}
+		*p = val
+		return nil
+	}
+	switch key {
+	case "log_level":
+		switch val {
+		case "trace", "debug", "info", "warn", "error":
+			c.LogLevel = val
+			return nil
+		}
+		return fmt.Errorf("log_level: %q is not one of trace, debug, info, warn, error", val)
+	case "checkpoint_timeout", "restore_timeout":
+		d, err := time.ParseDuration(val)
+		if err != nil || d <= 0 {
+			return fmt.Errorf("%s: %q is not a positive duration such as 90s or 5m", key, val)
+		}
+		if key == "checkpoint_timeout" {
+			c.CheckpointTimeout = d
+		} else {
+			c.RestoreTimeout = d
+		}
+		return nil
+	case "compression":
+		if val != "zstd" && val != "none" {
+			return fmt.Errorf("compression: %q is not zstd or none", val)
+		}
+		c.Compression = val
+		return nil
+	}
+	return fmt.Errorf("unknown key %q", key)
+}
