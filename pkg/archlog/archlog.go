@@ -51,10 +51,10 @@ type nopCloser struct{}
 
 func (nopCloser) Close() error { return nil }
 
-// RuncError appends one error line to runc's --log file (the shim shows its
-// msg to the user). An empty path is a no-op; failures are returned for ARCH's
-// own log only.
-func RuncError(path, msg string) error {
+// RuncLog appends one line at level ("error" or "warning") to runc's --log
+// file; the shim shows the msg of the last error line to the user. An empty
+// path is a no-op; failures are returned for ARCH's own log only.
+func RuncLog(path, level, msg string) error {
 	if path == "" {
 		return nil
 	}
@@ -63,7 +63,11 @@ func RuncError(path, msg string) error {
 		return fmt.Errorf("open runc log %s: %w", path, err)
 	}
 	defer f.Close()
+	lvl := zerolog.ErrorLevel
+	if level == "warning" {
+		lvl = zerolog.WarnLevel
+	}
 	l := zerolog.New(f).With().Timestamp().Logger()
-	l.Error().Msg(msg)
+	l.WithLevel(lvl).Msg(msg)
 	return nil
 }

@@ -14,7 +14,7 @@ import (
 func TestRuncErrorIsWhatContainerdDecodes(t *testing.T) {
 	p := filepath.Join(t.TempDir(), "log.json")
 	os.WriteFile(p, []byte(`{"level":"info","msg":"earlier","time":"2026-01-01T00:00:00Z"}`+"\n"), 0o644)
-	if err := RuncError(p, "arch: real runc not found"); err != nil {
+	if err := RuncLog(p, "error", "arch: real runc not found"); err != nil {
 		t.Fatal(err)
 	}
 	data, _ := os.ReadFile(p)

@@ -1,0 +1,50 @@
+# ARCH: checkpoint/restore for containers, as a runc wrapper.
+# `make demo` runs ARCH's main job; `make test` runs every test (as root).
+
+GO       ?= go
+PREFIX   ?= /usr/local
+VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS  := -s -w -X github.com/arch-ckpt/arch/pkg/hookcli.Version=$(VERSION)
+GOFLAGS_BUILD := -trimpath -ldflags "$(LDFLAGS)"
+export PATH := /usr/local/sbin:/usr/local/bin:/usr/local/go/bin:$(PATH)
+export CGO_ENABLED := 0
+
+.PHONY: all build install-deps test unit e2e fuzz lint bench demo install clean
+
+all: build
+
+build:
+	$(GO) build $(GOFLAGS_BUILD) -o bin/arch-wrapper ./cmd/arch-wrapper
+	$(GO) build $(GOFLAGS_BUILD) -o bin/arch-hook ./cmd/arch-hook
+
+install-deps:
+	hack/install-deps.sh
+
+# Everything, as CI runs it: dependencies, build, vet, unit tests (fuzz seed
+# corpora included), then the end-to-end suite on real containerd/runc/CRIU.
+test: install-deps build lint unit e2e
+
+unit:
+	$(GO) test -count=1 ./pkg/... ./cmd/...
+
+e2e:
+	ARCH_E2E=1 $(GO) test -count=1 -timeout 25m -v ./e2e/
+
+lint:
+	$(GO) vet ./...
+
+# Coverage-guided fuzzing beyond the committed seeds (not part of `test`).
+fuzz:
+	hack/fuzz.sh
+
+bench: install-deps build
+	hack/bench.sh
+
+demo: install-deps build
+	hack/demo.sh
+
+install: build
+	hack/install.sh "$(PREFIX)"
+
+clean:
+	rm -rf bin

@@ -1,0 +1,13 @@
+// Command arch-hook is ARCH's OCI hook (runc runs it at lifecycle points of
+// enabled containers) and the operator's tool: explain, list, gc, drain.
+package main
+
+import (
+	"os"
+
+	"github.com/arch-ckpt/arch/pkg/hookcli"
+)
+
+func main() {
+	os.Exit(hookcli.Main(os.Args, os.Stdin, os.Stdout, os.Stderr))
+}

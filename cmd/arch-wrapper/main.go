@@ -1,0 +1,15 @@
+// Command arch-wrapper is installed as containerd's runc binary. It hands
+// every call to the real runc unchanged, except for containers that opted in
+// to ARCH (ARCH_ENABLE=1), whose checkpoints go to ARCH's store and whose next
+// create restores from it. It never writes to stdout or stderr.
+package main
+
+import (
+	"os"
+
+	"github.com/arch-ckpt/arch/pkg/wrapper"
+)
+
+func main() {
+	os.Exit(wrapper.Main(os.Args, os.Environ()))
+}

@@ -1,0 +1,146 @@
+package e2e
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/arch-ckpt/arch/internal/testbed"
+)
+
+// archNode is a containerd instance whose enabled containers run through
+// ARCH, with the ARCH configuration it uses.
+type archNode struct {
+	*testbed.Instance
+	arch    testbed.ArchEnv
+	wrapper string
+}
+
+// newArchNode starts a node whose ARCH store is store ("" = private).
+// extraConf lines are appended to the ARCH configuration.
+func newArchNode(t *testing.T, name, store string, extraConf string, opts ...testbed.Option) *archNode {
+	t.Helper()
+	testbed.Require(t)
+	bins := testbed.Binaries(t)
+	a := testbed.NewArchEnv(t, store)
+	if extraConf != "" {
+		f, err := os.OpenFile(a.Config, os.O_APPEND|os.O_WRONLY, 0)
+		must(t, err)
+		_, err = f.WriteString(extraConf + "\n")
+		must(t, err)
+		f.Close()
+	}
+	in := node(t, name, append(a.Options(t), opts...)...)
+	return &archNode{Instance: in, arch: a, wrapper: bins.Wrapper}
+}
+
+// run starts an enabled container through the wrapper.
+func (n *archNode) run(t *testing.T, ref, id string, env map[string]string) {
+	t.Helper()
+	e := map[string]string{"ARCH_ENABLE": "1"}
+	for k, v := range env {
+		e[k] = v
+	}
+	must(t, n.Run(ns, ref, id, testbed.RunOpts{RuncBinary: n.wrapper, Env: e, Detach: true}))
+	must(t, n.WaitStatus(ns, id, testbed.StatusRunning, statusTimeout))
+}
+
+// remove deletes a stopped task and its container.
+func (n *archNode) remove(t *testing.T, id string) {
+	t.Helper()
+	if _, err := n.DeleteTask(ns, id); err != nil {
+		t.Fatal(err)
+	}
+	must(t, n.Do(ns, "container", "rm", id))
+}
+
+// archLog returns ARCH's log of this node.
+func (n *archNode) archLog() string {
+	b, _ := os.ReadFile(n.arch.LogFile)
+	return string(b)
+}
+
+// keyDir is the store folder of a key.
+func keyDir(store, key string) string {
+	return filepath.Join(store, strings.ReplaceAll(key, "/", "%2F"))
+}
+
+// manifest reads the current manifest of a key (nil when there is none).
+func manifest(t *testing.T, store, key string) map[string]any {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(keyDir(store, key), "manifest.json"))
+	if os.IsNotExist(err) {
+		return nil
+	}
+	must(t, err)
+	var m map[string]any
+	must(t, json.Unmarshal(b, &m))
+	return m
+}
+
+// archivePath is the archive the current manifest of key names.
+func archivePath(t *testing.T, store, key string) string {
+	t.Helper()
+	m := manifest(t, store, key)
+	if m == nil {
+		t.Fatalf("no image for key %s", key)
+	}
+	return filepath.Join(keyDir(store, key), m["archive"].(map[string]any)["name"].(string))
+}
+
+// logNumbers parses a counter's task log: one integer per line.
+func logNumbers(t *testing.T, path string) []int {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	must(t, err)
+	var nums []int
+	for _, l := range strings.Fields(string(b)) {
+		v, err := strconv.Atoi(l)
+		if err != nil {
+			t.Fatalf("task log %s has a line that is not a count: %q", path, l)
+		}
+		nums = append(nums, v)
+	}
+	return nums
+}
+
+// waitLogAbove polls until the task log's last count exceeds n and returns it.
+func waitLogAbove(t *testing.T, path string, n int) int {
+	t.Helper()
+	var last int
+	testbed.Eventually(t, countTimeout, func() error {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		f := strings.Fields(string(b))
+		if len(f) == 0 {
+			return fmt.Errorf("%s is empty", path)
+		}
+		last, _ = strconv.Atoi(f[len(f)-1])
+		if last <= n {
+			return fmt.Errorf("%s: last count %d, waiting for more than %d", path, last, n)
+		}
+		return nil
+	})
+	return last
+}
+
+// consecutive checks that nums is 1, 2, 3, ... without reset or gap.
+func consecutive(nums []int) error {
+	for i, v := range nums {
+		if v != i+1 {
+			return fmt.Errorf("count %d at position %d (expected %d): %v", v, i+1, i+1, around(nums, i))
+		}
+	}
+	return nil
+}
+
+func around(nums []int, i int) []int {
+	lo, hi := max(0, i-3), min(len(nums), i+4)
+	return nums[lo:hi]
+}

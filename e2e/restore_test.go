@@ -1,0 +1,138 @@
+package e2e
+
+import (
+	"os"
+	"os/exec"
+	"strings"
+	"testing"
+
+	"github.com/arch-ckpt/arch/internal/testbed"
+)
+
+var counters = []struct{ name, ref string }{
+	{"shell", testbed.ShellCounterRef},
+	{"c", testbed.CCounterRef},
+}
+
+// TestCheckpointThenRunAgainContinuesTheCount is ARCH's main job: an
+// enabled counter is checkpointed with plain `ctr task checkpoint`, its task
+// and container are removed, and `ctr run` of the same container restores
+// it: the count goes on where it stopped and the task is RUNNING.
+func TestCheckpointThenRunAgainContinuesTheCount(t *testing.T) {
+	n := newArchNode(t, "main", "", "")
+	for _, c := range counters {
+		t.Run(c.name, func(t *testing.T) {
+			id := "cont-" + c.name
+			key := ns + "/" + id
+			logPath := n.TaskLog(ns, id)
+			n.run(t, c.ref, id, nil)
+			waitLogAbove(t, logPath, 10)
+
+			ref, err := n.TaskCheckpoint(ns, id, false)
+			must(t, err)
+			// ARCH stops the container once its image is committed, even
+			// though ctr asked for --leave-running.
+			must(t, n.WaitStatus(ns, id, testbed.StatusStopped, statusTimeout))
+			if manifest(t, n.arch.Store, key) == nil {
+				t.Fatalf("no image in the store for key %s", key)
+			}
+			// containerd's own checkpoint image is not empty.
+			files, err := n.CheckpointFiles(ns, ref)
+			must(t, err)
+			if !contains(files, "inventory.img") {
+				t.Fatalf("containerd's checkpoint image lacks the dump: %v", files)
+			}
+			atCheckpoint := logNumbers(t, logPath)
+			last := atCheckpoint[len(atCheckpoint)-1]
+			n.remove(t, id)
+
+			n.run(t, c.ref, id, nil)
+			waitLogAbove(t, logPath, last+5)
+			// One log for both lives (ctr appends): 1..N without a reset.
+			must(t, consecutive(logNumbers(t, logPath)))
+			st, err := n.TaskStatus(ns, id)
+			if err != nil || st != testbed.StatusRunning {
+				t.Fatalf("restored task: status %q, %v", st, err)
+			}
+			// checkpointctl reads the archive ARCH wrote.
+			if out, err := exec.Command("checkpointctl", "show", archivePath(t, n.arch.Store, key)).CombinedOutput(); err != nil {
+				t.Fatalf("checkpointctl show: %v\n%s", err, out)
+			}
+			must(t, n.Cleanup(ns, id))
+		})
+	}
+}
+
+// TestMigrationToAnotherNode checkpoints on node A and restores on node B,
+// a second containerd with its own root and state that shares only the
+// store folder, under another container id with the same key.
+func TestMigrationToAnotherNode(t *testing.T) {
+	store := t.TempDir()
+	a := newArchNode(t, "node-a", store, "")
+	b := newArchNode(t, "node-b", store, "")
+	for _, c := range counters {
+		t.Run(c.name, func(t *testing.T) {
+			env := map[string]string{"ARCH_CHECKPOINT_KEY": "jobs/migrate-" + c.name}
+			a.run(t, c.ref, "on-a-"+c.name, env)
+			waitLogAbove(t, a.TaskLog(ns, "on-a-"+c.name), 10)
+			_, err := a.TaskCheckpoint(ns, "on-a-"+c.name, true)
+			must(t, err)
+			must(t, a.WaitStatus(ns, "on-a-"+c.name, testbed.StatusStopped, statusTimeout))
+			before := logNumbers(t, a.TaskLog(ns, "on-a-"+c.name))
+
+			id := "on-b-" + c.name
+			b.run(t, c.ref, id, env)
+			waitLogAbove(t, b.TaskLog(ns, id), 0)
+			after := logNumbers(t, b.TaskLog(ns, id))
+			if after[0] != before[len(before)-1]+1 {
+				t.Fatalf("node B starts at %d; node A stopped at %d", after[0], before[len(before)-1])
+			}
+			if !strings.Contains(b.archLog(), "create turned into restore") {
+				t.Fatal("node B's ARCH log does not show the restore")
+			}
+			must(t, a.Cleanup(ns, "on-a-"+c.name))
+			must(t, b.Cleanup(ns, id))
+		})
+	}
+}
+
+// TestImageRemovedWhenRestoredContainerFinishes: a restored container that
+// stops on its own takes its image with it, so the next run starts fresh.
+func TestImageRemovedWhenRestoredContainerFinishes(t *testing.T) {
+	n := newArchNode(t, "finish", "", "")
+	id := "finisher"
+	key := ns + "/" + id
+	n.run(t, testbed.CCounterRef, id, nil)
+	waitLogAbove(t, n.TaskLog(ns, id), 3)
+	_, err := n.TaskCheckpoint(ns, id, true)
+	must(t, err)
+	must(t, n.WaitStatus(ns, id, testbed.StatusStopped, statusTimeout))
+	n.remove(t, id)
+	n.run(t, testbed.CCounterRef, id, nil)
+	if manifest(t, n.arch.Store, key) == nil {
+		t.Fatal("image gone right after the restore")
+	}
+	must(t, n.Kill(ns, id, "SIGTERM"))
+	must(t, n.WaitStatus(ns, id, testbed.StatusStopped, statusTimeout))
+	n.remove(t, id)
+	if m := manifest(t, n.arch.Store, key); m != nil {
+		t.Fatalf("the image of a finished restored container is still there: %v", m["imageID"])
+	}
+	// Next run: fresh.
+	os.Remove(n.TaskLog(ns, id))
+	n.run(t, testbed.CCounterRef, id, nil)
+	waitLogAbove(t, n.TaskLog(ns, id), 0)
+	if first := logNumbers(t, n.TaskLog(ns, id))[0]; first != 1 {
+		t.Fatalf("fresh run starts at %d", first)
+	}
+	must(t, n.Cleanup(ns, id))
+}
+
+func contains(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}

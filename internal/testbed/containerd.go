@@ -1,0 +1,162 @@
+package testbed
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// Instance is a private containerd daemon ("a node") with its own root,
+// state, socket, runc root and cgroup parent, all under Dir.
+type Instance struct {
+	Name     string
+	Dir      string // everything of this instance lives here
+	Root     string // containerd --root
+	State    string // containerd --state
+	Address  string // containerd's socket
+	RuncRoot string // passed to every `ctr run --runc-root`
+	Cgroup   string // parent of the containers' cgroups ("/arch-e2e-...")
+	LogFile  string // the daemon's log
+	Env      []string
+
+	t      testing.TB
+	cmd    *exec.Cmd
+	exited chan struct{}
+}
+
+// Option changes how Start starts containerd.
+type Option func(*startOptions)
+
+type startOptions struct {
+	env      map[string]string
+	logLevel string
+	ready    time.Duration
+}
+
+// WithEnv adds a variable to the daemon's environment, inherited by the
+// shim, runc (or the wrapper) and CRIU: e.g. ARCH_CONFIG and ARCH_RUNC.
+func WithEnv(key, value string) Option {
+	return func(o *startOptions) { o.env[key] = value }
+}
+
+// WithLogLevel sets containerd's log level (default "debug").
+func WithLogLevel(level string) Option {
+	return func(o *startOptions) { o.logLevel = level }
+}
+
+// StartTimeout bounds the wait for a new daemon to answer `ctr version`.
+const StartTimeout = 30 * time.Second
+
+// Start starts a private containerd named name (short: it is part of the
+// folder name) and stops it, with everything it started, when the test ends.
+func Start(t testing.TB, name string, opts ...Option) *Instance {
+	t.Helper()
+	o := startOptions{env: map[string]string{}, logLevel: "debug", ready: StartTimeout}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	// A short base: unix socket paths are limited to 108 bytes.
+	dir, err := os.MkdirTemp("/tmp", "arch-e2e-"+name+"-")
+	if err != nil {
+		t.Fatalf("testbed: %v", err)
+	}
+	in := &Instance{
+		Name: name, Dir: dir,
+		Root:     filepath.Join(dir, "root"),
+		State:    filepath.Join(dir, "state"),
+		RuncRoot: filepath.Join(dir, "runc"),
+		Cgroup:   "/" + filepath.Base(dir),
+		LogFile:  filepath.Join(dir, "containerd.log"),
+		t:        t,
+		exited:   make(chan struct{}),
+	}
+	in.Address = filepath.Join(in.State, "containerd.sock")
+	for _, d := range []string{in.Root, in.State, in.RuncRoot, in.logDir()} {
+		if err := os.MkdirAll(d, 0o711); err != nil {
+			t.Fatalf("testbed: %v", err)
+		}
+	}
+	config := filepath.Join(dir, "config.toml")
+	if err := os.WriteFile(config, []byte(in.config(o.logLevel)), 0o644); err != nil {
+		t.Fatalf("testbed: %v", err)
+	}
+	in.Env = baseEnv()
+	keys := make([]string, 0, len(o.env))
+	for k := range o.env {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		in.Env = append(in.Env, k+"="+o.env[k])
+	}
+	bin, err := LookPath("containerd")
+	if err != nil {
+		t.Fatalf("testbed: %v", err)
+	}
+	logf, err := os.Create(in.LogFile)
+	if err != nil {
+		t.Fatalf("testbed: %v", err)
+	}
+	defer logf.Close()
+	in.cmd = exec.Command(bin, "--config", config, "--root", in.Root, "--state", in.State, "--address", in.Address)
+	in.cmd.Dir = dir
+	in.cmd.Env = in.Env
+	in.cmd.Stdout, in.cmd.Stderr = logf, logf
+	// Its own process group; killed if the test process dies.
+	in.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	if err := in.cmd.Start(); err != nil {
+		t.Fatalf("testbed: starting containerd: %v", err)
+	}
+	go func() { _ = in.cmd.Wait(); close(in.exited) }()
+	t.Cleanup(in.stop)
+	err = Poll(o.ready, func() error {
+		select {
+		case <-in.exited:
+			return fmt.Errorf("containerd exited: %v", in.cmd.ProcessState)
+		default:
+		}
+		_, err := in.Ctr("default", "version")
+		return err
+	})
+	if err != nil {
+		in.dumpLog(t)
+		t.Fatalf("testbed: containerd %s did not start: %v", name, err)
+	}
+	t.Logf("testbed: containerd %q ready at %s", name, in.Address)
+	return in
+}
+
+// config is containerd's configuration: plugins the tests do not use
+// (CRI first of all, slow to start) are disabled. The v1 linux runtime
+// stays: containerd 1.6's tasks service does not load without it.
+func (in *Instance) config(logLevel string) string {
+	disabled := []string{
+		"io.containerd.grpc.v1.cri",
+		"io.containerd.internal.v1.opt", // would write /opt/containerd
+		"io.containerd.internal.v1.tracing",
+		"io.containerd.tracing.processor.v1.otlp",
+		"io.containerd.snapshotter.v1.aufs",
+		"io.containerd.snapshotter.v1.btrfs",
+		"io.containerd.snapshotter.v1.devmapper",
+		"io.containerd.snapshotter.v1.zfs",
+	}
+	return fmt.Sprintf(`version = 2
+root = %q
+state = %q
+disabled_plugins = ["%s"]
+
+[grpc]
+  address = %q
+
+[debug]
+  level = %q
+`, in.Root, in.State, strings.Join(disabled, `", "`), in.Address, logLevel)
+}
+
+func (in *Instance) logDir() string { return filepath.Join(in.Dir, "logs") }

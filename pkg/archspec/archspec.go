@@ -1,0 +1,86 @@
+// Package archspec says what ARCH changes in an enabled container's
+// config.json: the arch-hook poststop hook and, in shared-filesystem mode,
+// the work-dir bind mount and the process cwd. The wrapper applies it;
+// `arch-hook explain` prints it.
+package archspec
+
+import (
+	"fmt"
+	"path/filepath"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+
+	"github.com/arch-ckpt/arch/pkg/bundle"
+	"github.com/arch-ckpt/arch/pkg/specpatch"
+)
+
+// HookTimeout bounds arch-hook under runc (seconds).
+const HookTimeout = 60
+
+// Plan is the set of edits for one container.
+type Plan struct {
+	Hooks map[string][]specs.Hook // by stage
+	Mount *specs.Mount            // shared work dir, if any
+	Cwd   string                  // process cwd, if changed
+	// WorkDirHost is the host folder behind Mount (created before create).
+	WorkDirHost string
+}
+
+// Inputs are what the plan depends on besides config.json.
+type Inputs struct {
+	HookPath   string // absolute path of arch-hook
+	RecordPath string // the container's ARCH record
+	ConfigPath string // ARCH configuration file to pass on ("" = default)
+	Key        string // checkpoint key (validated)
+}
+
+// Make computes the plan for spec.
+func Make(spec *specs.Spec, in Inputs) (*Plan, error) {
+	args := []string{"arch-hook", "poststop", "--record", in.RecordPath}
+	if in.ConfigPath != "" {
+		args = append(args, "--config", in.ConfigPath)
+	}
+	timeout := HookTimeout
+	p := &Plan{Hooks: map[string][]specs.Hook{
+		"poststop": {{Path: in.HookPath, Args: args, Timeout: &timeout}},
+	}}
+	shared, hasShared := bundle.Getenv(spec, bundle.EnvSharedFSHostPath)
+	workdir, hasWorkdir := bundle.Getenv(spec, bundle.EnvWorkdirPath)
+	if hasShared && shared != "" && hasWorkdir && workdir != "" {
+		if !filepath.IsAbs(shared) {
+			return nil, fmt.Errorf("%s must be an absolute host path", bundle.EnvSharedFSHostPath)
+		}
+		if !filepath.IsAbs(workdir) {
+			return nil, fmt.Errorf("%s must be an absolute path inside the container", bundle.EnvWorkdirPath)
+		}
+		p.WorkDirHost = filepath.Join(filepath.Clean(shared), "work", filepath.FromSlash(in.Key))
+		p.Mount = &specs.Mount{
+			Destination: filepath.Clean(workdir),
+			Type:        "bind",
+			Source:      p.WorkDirHost,
+			Options:     []string{"rbind", "rw"},
+		}
+		p.Cwd = filepath.Clean(workdir)
+	}
+	return p, nil
+}
+
+// Modifiers turns the plan into config.json edits.
+func (p *Plan) Modifiers() []specpatch.Modifier {
+	var mods []specpatch.Modifier
+	for stage, hooks := range p.Hooks {
+		for _, h := range hooks {
+			stage, h := stage, h
+			mods = append(mods, func(d *specpatch.Doc) error { _, err := d.AddHook(stage, h); return err })
+		}
+	}
+	if p.Mount != nil {
+		m := *p.Mount
+		mods = append(mods, func(d *specpatch.Doc) error { _, err := d.AddMount(m); return err })
+	}
+	if p.Cwd != "" {
+		cwd := p.Cwd
+		mods = append(mods, func(d *specpatch.Doc) error { _, err := d.SetCwd(cwd); return err })
+	}
+	return mods
+}

@@ -1,0 +1,186 @@
+package bundle
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/arch-ckpt/arch/pkg/atomicfile"
+)
+
+// Record is what ARCH remembers about an enabled container between runc
+// calls. Later calls carry only the container id; the record is keyed by the
+// runc root and the id, exactly as runc's own state is, so two containerd
+// namespaces (or two containerd instances) never mix.
+type Record struct {
+	Version   int       `json:"version"`
+	ID        string    `json:"id"`
+	Root      string    `json:"root"`
+	Namespace string    `json:"namespace"`
+	Bundle    string    `json:"bundle"`
+	Key       string    `json:"key"`
+	Store     string    `json:"store"`
+	CreatedAt time.Time `json:"createdAt"`
+
+	// RestoredFrom is the image id this container was restored from.
+	RestoredFrom string `json:"restoredFrom,omitempty"`
+	// SkipStart: the create was turned into a restore, so the process is
+	// already running and the shim's next `start` must succeed without runc.
+	SkipStart bool `json:"skipStart,omitempty"`
+	// SkipResume: ARCH checkpointed and stopped the container; the caller's
+	// `resume` that follows must succeed without runc.
+	SkipResume bool `json:"skipResume,omitempty"`
+	// CheckpointedImage is the image an ARCH checkpoint committed before it
+	// stopped the container: the poststop hook must keep it.
+	CheckpointedImage string `json:"checkpointedImage,omitempty"`
+}
+
+// RecordVersion is the current record format.
+const RecordVersion = 1
+
+// ErrNoRecord means ARCH has no record of the container: it is not enabled
+// (or was created before ARCH was installed) and calls pass through.
+var ErrNoRecord = errors.New("no ARCH record for container")
+
+// ErrBadID is returned for container ids runc itself would reject.
+var ErrBadID = errors.New("invalid container id")
+
+// Records stores one small JSON file per enabled container.
+type Records struct {
+	Dir string // e.g. /run/arch/containers
+}
+
+// ValidID reports whether id is one runc accepts (^[\w+-\.]+$), which also
+// guarantees it is a single safe path element.
+func ValidID(id string) bool {
+	if id == "" || id == "." || id == ".." || len(id) > 1024 {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		c := id[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '+' || c == '-' || c == '.') {
+			return false
+		}
+	}
+	return true
+}
+
+// Path is the record file of a container.
+func (r Records) Path(root, id string) (string, error) {
+	if !ValidID(id) {
+		return "", fmt.Errorf("%w %q", ErrBadID, truncate(id, 64))
+	}
+	sum := sha256.Sum256([]byte(filepath.Clean(root)))
+	return filepath.Join(r.Dir, hex.EncodeToString(sum[:8]), id+".json"), nil
+}
+
+// Load reads a record; ErrNoRecord when there is none.
+func (r Records) Load(root, id string) (*Record, error) {
+	p, err := r.Path(root, id)
+	if err != nil {
+		return nil, err
+	}
+	return LoadRecordFile(p)
+}
+
+// LoadRecordFile reads the record at p (the hook is given this path).
+func LoadRecordFile(p string) (*Record, error) {
+	data, err := os.ReadFile(p)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, ErrNoRecord
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read record %s: %w", p, err)
+	}
+	var rec Record
+	if err := json.Unmarshal(data, &rec); err != nil {
+		return nil, fmt.Errorf("parse record %s: %w", p, err)
+	}
+	if rec.Version != RecordVersion {
+		return nil, fmt.Errorf("record %s: unknown version %d", p, rec.Version)
+	}
+	return &rec, nil
+}
+
+// Save writes a record atomically.
+func (r Records) Save(rec *Record) error {
+	p, err := r.Path(rec.Root, rec.ID)
+	if err != nil {
+		return err
+	}
+	return SaveRecordFile(p, rec)
+}
+
+// SaveRecordFile writes the record at p atomically.
+func SaveRecordFile(p string, rec *Record) error {
+	rec.Version = RecordVersion
+	data, err := json.MarshalIndent(rec, "", "  ")
+	if err != nil {
+		return fmt.Errorf("encode record: %w", err)
+	}
+	if err := os.MkdirAll(filepath.Dir(p), 0o700); err != nil {
+		return fmt.Errorf("create record folder: %w", err)
+	}
+	return atomicfile.WriteFile(p, data, 0o600)
+}
+
+// Remove deletes a record; a missing one is not an error.
+func (r Records) Remove(root, id string) error {
+	p, err := r.Path(root, id)
+	if err != nil {
+		return err
+	}
+	if err := os.Remove(p); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("remove record: %w", err)
+	}
+	return nil
+}
+
+// RemoveLock deletes the container's lock file once the container is gone
+// for good (after delete), so that /run does not fill with them. Call it
+// while holding the lock.
+func (r Records) RemoveLock(root, id string) {
+	if p, err := r.Path(root, id); err == nil {
+		os.Remove(p + ".lock")
+	}
+}
+
+// Lock serialises ARCH's mutating calls on one container (create, start,
+// checkpoint, resume, delete, and the hook). Pass-through calls never lock.
+func (r Records) Lock(root, id string) (func(), error) {
+	p, err := r.Path(root, id)
+	if err != nil {
+		return nil, err
+	}
+	return LockFile(p + ".lock")
+}
+
+// LockFile takes an exclusive flock on path, creating it. The returned func
+// releases it.
+func LockFile(path string) (func(), error) {
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return nil, fmt.Errorf("create lock folder: %w", err)
+	}
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|unix.O_CLOEXEC|unix.O_NOFOLLOW, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("open lock %s: %w", path, err)
+	}
+	for {
+		err = unix.Flock(int(f.Fd()), unix.LOCK_EX)
+		if err != unix.EINTR {
+			break
+		}
+	}
+	if err != nil {
+		f.Close()
+		return nil, fmt.Errorf("lock %s: %w", path, err)
+	}
+	return func() { f.Close() }, nil
+}

@@ -1,0 +1,110 @@
+package ckpt
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+)
+
+// Image is the current image of a key, with its archive held open: a
+// commit that replaces the image meanwhile does not disturb Verify or
+// Unpack. Close it when done.
+type Image struct {
+	Key      Key
+	Manifest *Manifest
+	// Restored is the restored mark of this image; nil when it has not
+	// been restored (MarkRestored).
+	Restored *RestoredInfo
+
+	path string
+	f    *os.File
+}
+
+// ID returns the image's ID.
+func (img *Image) ID() string { return img.Manifest.ImageID }
+
+// ArchivePath returns the path of the image's archive file, e.g. for
+// checkpointctl.
+func (img *Image) ArchivePath() string { return img.path }
+
+// Close releases the archive.
+func (img *Image) Close() error {
+	if img.f == nil {
+		return nil
+	}
+	err := img.f.Close()
+	img.f = nil
+	return err
+}
+
+// Current returns the current image of key and opens its archive. It
+// returns an error wrapping ErrNoImage when the key has none, and one
+// wrapping ErrCorrupt when the manifest is damaged or names an archive that
+// is missing, a symlink or not a regular file. The content of the archive is
+// not read: see Verify and Unpack.
+func (s *Store) Current(key Key) (*Image, error) {
+	if key.IsZero() {
+		return nil, fmt.Errorf("%w: zero Key", ErrBadKey)
+	}
+	dir := s.keyDir(key)
+	for {
+		m, err := readManifest(dir, key)
+		if err != nil {
+			return nil, err
+		}
+		p := filepath.Join(dir, m.Archive.Name)
+		f, _, err := openRegular(p)
+		if errors.Is(err, fs.ErrNotExist) {
+			// A commit may have replaced the image between the two reads.
+			if again, err2 := readManifest(dir, key); err2 == nil && again.ImageID != m.ImageID {
+				continue
+			}
+			return nil, fmt.Errorf("%w: key %s: image %s: archive %s named by the manifest is missing", ErrCorrupt, key, m.ImageID, m.Archive.Name)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("key %s: image %s: %w", key, m.ImageID, corruptIfBadFile(err))
+		}
+		img := &Image{Key: key, Manifest: m, path: p, f: f}
+		if mark, err := readRestored(dir); err == nil && mark.ImageID == m.ImageID {
+			img.Restored = &mark.RestoredInfo
+		}
+		return img, nil
+	}
+}
+
+// readManifest reads and checks the manifest of the key folder dir.
+func readManifest(dir string, key Key) (*Manifest, error) {
+	if err := checkRealDir(dir); err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("key %s: %w", key, ErrNoImage)
+		}
+		return nil, fmt.Errorf("key %s: %w", key, corruptIfBadFile(err))
+	}
+	data, err := readSmallFile(filepath.Join(dir, manifestFile), maxManifestSize)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("key %s: %w", key, ErrNoImage)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("key %s: %w", key, corruptIfBadFile(err))
+	}
+	m, err := ParseManifest(data)
+	if err != nil {
+		return nil, fmt.Errorf("key %s: %w", key, err)
+	}
+	if m.Key != key.String() {
+		return nil, fmt.Errorf("%w: key %s: manifest is for key %s", ErrCorrupt, key, echo(m.Key))
+	}
+	return m, nil
+}
+
+// corruptIfBadFile wraps ErrCorrupt around errors that say a store file is
+// of the wrong kind (symlink, special file, too big); I/O errors stay as
+// they are, since retrying may help.
+func corruptIfBadFile(err error) error {
+	if errors.Is(err, errSymlink) || errors.Is(err, errNotRegular) {
+		return fmt.Errorf("%w: %w", ErrCorrupt, err)
+	}
+	return err
+}

@@ -1,0 +1,138 @@
+package ckpt
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// Lock polling: flock(2) itself cannot be interrupted by a context, so a
+// blocked Lock retries a non-blocking flock with a growing pause.
+const (
+	lockPollMin = 5 * time.Millisecond
+	lockPollMax = 100 * time.Millisecond
+)
+
+// Lock takes the exclusive lock of key, waiting until it is free or ctx is
+// done. It creates the store and the key folder when needed. Call unlock
+// exactly once to release it. The lock is flock(2) on <key folder>/.lock:
+// it excludes other processes and other goroutines alike, so do not call a
+// Store method that locks the same key (Commit, MarkRestored,
+// RemoveIfCurrent) while holding it.
+func (s *Store) Lock(ctx context.Context, key Key) (unlock func(), err error) {
+	l, err := s.lock(ctx, key, true, true)
+	if err != nil {
+		return nil, err
+	}
+	return l.release, nil
+}
+
+// TryLock is Lock without waiting: it returns an error wrapping ErrBusy when
+// someone else holds the lock.
+func (s *Store) TryLock(key Key) (unlock func(), err error) {
+	l, err := s.lock(context.Background(), key, false, true)
+	if err != nil {
+		return nil, err
+	}
+	return l.release, nil
+}
+
+// keyLock is a held lock of one key folder.
+type keyLock struct {
+	f   *os.File
+	dir string
+}
+
+func (l *keyLock) release() {
+	if l.f == nil {
+		return
+	}
+	unix.Flock(int(l.f.Fd()), unix.LOCK_UN)
+	l.f.Close()
+	l.f = nil
+}
+
+// lock acquires the lock of key. With create false it fails (wrapping
+// fs.ErrNotExist) instead of creating a missing key folder. After flock
+// succeeds, the lock file must still be the one at the path: a concurrent GC
+// may have removed the folder, in which case it starts over.
+func (s *Store) lock(ctx context.Context, key Key, wait, create bool) (*keyLock, error) {
+	if key.IsZero() {
+		return nil, fmt.Errorf("%w: zero Key", ErrBadKey)
+	}
+	dir := s.keyDir(key)
+	path := filepath.Join(dir, lockFile)
+	for {
+		if err := ctx.Err(); err != nil {
+			return nil, fmt.Errorf("lock %s: %w", key, err)
+		}
+		var err error
+		if create {
+			err = s.ensureKeyDir(dir)
+		} else {
+			err = checkRealDir(dir)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("lock %s: %w", key, err)
+		}
+		f, err := openNoFollow(path, os.O_RDWR|os.O_CREATE, filePerm)
+		if errors.Is(err, fs.ErrNotExist) {
+			continue // the folder went away between the check and the open
+		}
+		if err != nil {
+			return nil, fmt.Errorf("lock %s: %w", key, err)
+		}
+		if err := flock(ctx, f, wait); err != nil {
+			f.Close()
+			return nil, fmt.Errorf("lock %s: %w", key, err)
+		}
+		if sameFile(f, path) && checkRealDir(dir) == nil {
+			return &keyLock{f: f, dir: dir}, nil
+		}
+		unix.Flock(int(f.Fd()), unix.LOCK_UN)
+		f.Close()
+	}
+}
+
+// flock takes an exclusive flock on f, polling until ctx is done when wait
+// is set, or failing with ErrBusy at once otherwise.
+func flock(ctx context.Context, f *os.File, wait bool) error {
+	pause := lockPollMin
+	for {
+		err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB)
+		switch {
+		case err == nil:
+			return nil
+		case errors.Is(err, unix.EINTR):
+			continue
+		case !errors.Is(err, unix.EWOULDBLOCK):
+			return fmt.Errorf("flock: %w", err)
+		case !wait:
+			return ErrBusy
+		}
+		t := time.NewTimer(pause)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return ctx.Err()
+		case <-t.C:
+		}
+		pause = min(2*pause, lockPollMax)
+	}
+}
+
+// sameFile reports whether the open file f is still the file at path.
+func sameFile(f *os.File, path string) bool {
+	fst, err := f.Stat()
+	if err != nil {
+		return false
+	}
+	pst, err := os.Lstat(path)
+	return err == nil && os.SameFile(fst, pst)
+}

@@ -1,0 +1,89 @@
+package ckpt
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Meta describes the checkpointed container. It fills the manifest and the
+// archive's config.dump and spec.dump.
+type Meta struct {
+	Namespace   string // containerd namespace ("default", "k8s.io", "moby")
+	ContainerID string // required
+	Name        string // container name for config.dump; ContainerID when empty
+	Node        string // host name; os.Hostname() when empty
+	RuncRoot    string // runc --root of the container
+
+	ImageReference string // e.g. "docker.io/library/busybox:latest"
+	RootfsIdentity string // what identifies the rootfs content (image digest, chain ID)
+
+	Args []string // the container's process args
+	// Spec is the container's config.json, written verbatim as spec.dump.
+	// It must be valid JSON.
+	Spec []byte
+
+	CreatedAt      time.Time // container creation; optional
+	CheckpointedAt time.Time // when the dump was taken; commit time when zero
+
+	Capture Capture
+}
+
+// CommitOptions tune one Commit.
+type CommitOptions struct {
+	// Compression is "zstd" (the default when empty) or "none".
+	Compression string
+	// Progress, when set, is called with the number of archive bytes
+	// written so far, about once per MiB. With zstd it runs on the
+	// encoder's goroutine, not the caller's (never concurrently with
+	// itself): it must be quick and synchronise what it shares.
+	Progress func(bytesWritten int64)
+}
+
+func (m *Meta) check() error {
+	switch {
+	case m.ContainerID == "":
+		return errors.New("meta: ContainerID missing")
+	case !json.Valid(m.Spec):
+		return errors.New("meta: Spec is not valid JSON (it becomes spec.dump)")
+	}
+	return nil
+}
+
+// configDump is the archive's config.dump in the form CRI-O and containerd
+// write (checkpointctl's metadata.ContainerConfig).
+type configDump struct {
+	ID               string     `json:"id"`
+	Name             string     `json:"name"`
+	RootfsImage      string     `json:"rootfsImage,omitempty"`
+	RootfsImageRef   string     `json:"rootfsImageRef,omitempty"`
+	RootfsImageName  string     `json:"rootfsImageName,omitempty"`
+	Runtime          string     `json:"runtime"`
+	CreatedTime      time.Time  `json:"createdTime"`
+	CheckpointedTime time.Time  `json:"checkpointedTime"`
+	RestoredTime     *time.Time `json:"restoredTime,omitempty"`
+	Restored         bool       `json:"restored"`
+}
+
+// configDumpJSON renders config.dump for meta, checkpointed at t.
+func configDumpJSON(meta *Meta, t time.Time) ([]byte, error) {
+	name := meta.Name
+	if name == "" {
+		name = meta.ContainerID
+	}
+	data, err := json.MarshalIndent(configDump{
+		ID:               meta.ContainerID,
+		Name:             name,
+		RootfsImage:      meta.ImageReference,
+		RootfsImageRef:   meta.RootfsIdentity,
+		RootfsImageName:  meta.ImageReference,
+		Runtime:          "runc",
+		CreatedTime:      meta.CreatedAt.UTC(),
+		CheckpointedTime: t.UTC(),
+	}, "", "  ")
+	if err != nil {
+		return nil, fmt.Errorf("encode config.dump: %w", err)
+	}
+	return data, nil
+}

@@ -1,0 +1,230 @@
+package hookcli
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/arch-ckpt/arch/pkg/archspec"
+	"github.com/arch-ckpt/arch/pkg/bundle"
+	"github.com/arch-ckpt/arch/pkg/ckpt"
+)
+
+func init() {
+	register("explain", "tell what ARCH will do with a container (bundle folder or config.json)", runExplain)
+}
+
+// Explanation is `arch-hook explain --json`'s output.
+type Explanation struct {
+	Bundle    string             `json:"bundle"`
+	Namespace string             `json:"namespace"`
+	ID        string             `json:"id"`
+	Decision  *archspec.Decision `json:"decision"`
+	Image     *ImageReport       `json:"image,omitempty"`
+	AtCreate  string             `json:"atCreate"`
+	Injects   []string           `json:"injects,omitempty"`
+}
+
+// ImageReport describes the store's image for the container's key.
+type ImageReport struct {
+	Exists         bool      `json:"exists"`
+	ImageID        string    `json:"imageID,omitempty"`
+	Size           int64     `json:"size,omitempty"`
+	CheckpointedAt time.Time `json:"checkpointedAt,omitzero"`
+	Restored       bool      `json:"restored,omitempty"`
+	Valid          bool      `json:"valid"`
+	Problem        string    `json:"problem,omitempty"`
+	Fits           bool      `json:"fits"`
+	Mismatch       string    `json:"mismatch,omitempty"`
+}
+
+func runExplain(e *env, args []string) int {
+	fs := newFlags(e, "explain", "[--json] [--namespace NS] [--id ID] [--config PATH] BUNDLE|CONFIG.JSON")
+	asJSON := fs.Bool("json", false, "print JSON")
+	ns := fs.String("namespace", "", "containerd namespace (default: guessed from a containerd bundle path, else \"default\")")
+	id := fs.String("id", "", "container id (default: the bundle folder's name)")
+	cfgPath := fs.String("config", "", "ARCH configuration file")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if fs.NArg() != 1 {
+		fs.Usage()
+		return 2
+	}
+	cfg, cfgErr := e.loadConfig(*cfgPath)
+	if cfgErr != nil {
+		fmt.Fprintf(e.stderr, "arch-hook: warning: %v\n", cfgErr)
+	}
+	dir := fs.Arg(0)
+	if filepath.Base(dir) == bundle.ConfigName {
+		dir = filepath.Dir(dir)
+	}
+	b, err := bundle.Load(dir)
+	if err != nil {
+		fmt.Fprintf(e.stderr, "arch-hook: %v\n", err)
+		return 1
+	}
+	gns, gid := guessNamespaceID(b.Dir)
+	if *ns == "" {
+		*ns = gns
+	}
+	if *id == "" {
+		*id = gid
+	}
+	x := explain(context.Background(), b, *ns, *id, cfg.Store, hookPathFor(cfg.Hook))
+	if *asJSON {
+		enc := json.NewEncoder(e.stdout)
+		enc.SetIndent("", "  ")
+		enc.Encode(x)
+		return 0
+	}
+	printExplanation(e.stdout, x)
+	return 0
+}
+
+// guessNamespaceID reads containerd's bundle path convention
+// (.../io.containerd.runtime.v2.task/<namespace>/<id>).
+func guessNamespaceID(dir string) (string, string) {
+	id := filepath.Base(dir)
+	parent := filepath.Dir(dir)
+	if strings.HasPrefix(filepath.Base(filepath.Dir(parent)), "io.containerd.runtime.") {
+		return filepath.Base(parent), id
+	}
+	return "default", id
+}
+
+func hookPathFor(configured string) string {
+	if configured != "" {
+		return configured
+	}
+	self, err := os.Executable()
+	if err != nil {
+		return "arch-hook"
+	}
+	return self
+}
+
+func explain(ctx context.Context, b *bundle.Bundle, ns, id, defaultStore, hookPath string) *Explanation {
+	x := &Explanation{Bundle: b.Dir, Namespace: ns, ID: id}
+	d := archspec.Decide(b, ns, id, defaultStore)
+	x.Decision = d
+	switch {
+	case !d.Enabled:
+		x.AtCreate = "pass through: plain runc create, ARCH does nothing"
+		return x
+	case !d.Usable():
+		x.AtCreate = "pass through: " + d.Problem
+		return x
+	}
+	plan, err := archspec.Make(b.Spec, archspec.Inputs{HookPath: hookPath, RecordPath: "<record>", Key: d.Key})
+	if err != nil {
+		x.Injects = append(x.Injects, "nothing: "+err.Error())
+	} else {
+		x.Injects = describePlan(plan)
+	}
+	x.Image = inspectImage(ctx, b, d)
+	switch {
+	case !x.Image.Exists:
+		x.AtCreate = "create fresh (no checkpoint image for this key yet)"
+	case !x.Image.Valid:
+		x.AtCreate = "create fresh: the image does not validate: " + x.Image.Problem
+	case !x.Image.Fits:
+		x.AtCreate = "create fresh: " + x.Image.Mismatch
+	default:
+		x.AtCreate = "restore from image " + x.Image.ImageID
+	}
+	return x
+}
+
+func inspectImage(ctx context.Context, b *bundle.Bundle, d *archspec.Decision) *ImageReport {
+	r := &ImageReport{}
+	store, err := ckpt.New(d.Store)
+	if err != nil {
+		r.Problem = err.Error()
+		return r
+	}
+	img, err := store.Current(d.ParsedKey())
+	if errors.Is(err, ckpt.ErrNoImage) {
+		return r
+	}
+	r.Exists = true
+	if err != nil {
+		r.Problem = err.Error()
+		return r
+	}
+	defer img.Close()
+	m := img.Manifest
+	r.ImageID, r.Size, r.CheckpointedAt, r.Restored = m.ImageID, m.Archive.Size, m.CheckpointedAt, img.Restored != nil
+	if err := img.Verify(ctx); err != nil {
+		r.Problem = err.Error()
+		return r
+	}
+	r.Valid = true
+	r.Mismatch = archspec.Mismatch(m, b, archspec.Identify(b))
+	r.Fits = r.Mismatch == ""
+	return r
+}
+
+func describePlan(p *archspec.Plan) []string {
+	var out []string
+	for stage, hooks := range p.Hooks {
+		for _, h := range hooks {
+			out = append(out, fmt.Sprintf("%s hook: %s %s", stage, h.Path, strings.Join(h.Args[1:], " ")))
+		}
+	}
+	if p.Mount != nil {
+		out = append(out, fmt.Sprintf("bind mount: %s -> %s (%s)", p.Mount.Source, p.Mount.Destination, strings.Join(p.Mount.Options, ",")))
+	}
+	if p.Cwd != "" {
+		out = append(out, "process cwd: "+p.Cwd)
+	}
+	return out
+}
+
+func printExplanation(w io.Writer, x *Explanation) {
+	d := x.Decision
+	fmt.Fprintf(w, "container:  %s (namespace %s)\nbundle:     %s\n", x.ID, x.Namespace, x.Bundle)
+	yes := map[bool]string{true: "yes", false: "no"}
+	fmt.Fprintf(w, "enabled:    %s: %s\n", yes[d.Enabled], d.Why)
+	if d.Problem != "" {
+		fmt.Fprintf(w, "problem:    %s\n", d.Problem)
+	}
+	for _, warn := range d.Warnings {
+		fmt.Fprintf(w, "warning:    %s\n", warn)
+	}
+	if d.Key != "" {
+		fmt.Fprintf(w, "key:        %s (from %s)\n", d.Key, d.KeySource)
+		fmt.Fprintf(w, "store:      %s (from %s)\n", d.Store, d.StoreSource)
+	}
+	if img := x.Image; img != nil {
+		switch {
+		case !img.Exists:
+			fmt.Fprintln(w, "image:      none")
+		case img.ImageID == "":
+			fmt.Fprintf(w, "image:      unusable: %s\n", img.Problem)
+		default:
+			state := "valid"
+			if !img.Valid {
+				state = "INVALID: " + img.Problem
+			} else if !img.Fits {
+				state = "valid, but does not fit: " + img.Mismatch
+			}
+			fmt.Fprintf(w, "image:      %s, %d bytes, checkpointed %s, restored: %s; %s\n",
+				img.ImageID, img.Size, img.CheckpointedAt.Format(time.RFC3339), yes[img.Restored], state)
+		}
+	}
+	fmt.Fprintf(w, "at create:  %s\n", x.AtCreate)
+	for i, inj := range x.Injects {
+		label := "injects:   "
+		if i > 0 {
+			label = "           "
+		}
+		fmt.Fprintf(w, "%s %s\n", label, inj)
+	}
+}

@@ -1,0 +1,76 @@
+package layer
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"reflect"
+	"testing"
+	"time"
+)
+
+func TestParseOverlayOptions(t *testing.T) {
+	opts := `rw,index=off,lowerdir=/var/lib/c/snapshots/2/fs:/var/lib/c/snapshots/1/fs,upperdir=/var/lib/c/snapshots/3/fs,workdir=/var/lib/c/snapshots/3/work,uuid=on`
+	o, err := parseOverlayOptions("/run/b/rootfs", opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := &Overlay{Mountpoint: "/run/b/rootfs", Lower: []string{"/var/lib/c/snapshots/2/fs", "/var/lib/c/snapshots/1/fs"},
+		Upper: "/var/lib/c/snapshots/3/fs", Work: "/var/lib/c/snapshots/3/work"}
+	if !reflect.DeepEqual(o, want) {
+		t.Fatalf("got %+v", o)
+	}
+}
+
+func TestParseOverlayOptionsEscapes(t *testing.T) {
+	o, err := parseOverlayOptions("/r", `lowerdir=/a\:b:/c\,d,upperdir=/u\,1,workdir=/w`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(o.Lower, []string{"/a:b", "/c,d"}) || o.Upper != "/u,1" {
+		t.Fatalf("got %+v", o)
+	}
+}
+
+func TestReadOnlyOverlayIsNotCapturable(t *testing.T) {
+	if _, err := parseOverlayOptions("/r", "lowerdir=/a:/b"); !errors.Is(err, ErrNotOverlay) {
+		t.Fatalf("err = %v", err)
+	}
+}
+
+func TestFindOverlayOnAPlainFolder(t *testing.T) {
+	if _, err := FindOverlay(t.TempDir()); !errors.Is(err, ErrNotOverlay) {
+		t.Fatalf("err = %v", err)
+	}
+}
+
+func makeLayer(t *testing.T, files map[string]string) string {
+	dir := t.TempDir()
+	for p, c := range files {
+		full := filepath.Join(dir, p)
+		os.MkdirAll(filepath.Dir(full), 0o755)
+		os.WriteFile(full, []byte(c), 0o755)
+		os.Chtimes(full, time.Unix(1700000000, 0), time.Unix(1700000000, 0))
+	}
+	return dir
+}
+
+func TestIdentitySameContentSameFingerprint(t *testing.T) {
+	files := map[string]string{"bin/app": "v1", "etc/conf": "x"}
+	a, err := Identity([]string{makeLayer(t, files)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := Identity([]string{makeLayer(t, files)})
+	if a != b {
+		t.Fatalf("same layer content, different fingerprints: %s %s", a, b)
+	}
+	c, _ := Identity([]string{makeLayer(t, map[string]string{"bin/app": "v22", "etc/conf": "x"})})
+	if c == a {
+		t.Fatal("a changed binary must change the fingerprint")
+	}
+	d, _ := Identity([]string{makeLayer(t, map[string]string{"etc/conf": "x"}), makeLayer(t, map[string]string{"bin/app": "v1"})})
+	if d == a {
+		t.Fatal("a different layering must change the fingerprint")
+	}
+}

@@ -1,0 +1,197 @@
+package wrapper
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/arch-ckpt/arch/pkg/bundle"
+	"github.com/arch-ckpt/arch/pkg/ckpt"
+	"github.com/arch-ckpt/arch/pkg/realrunc"
+)
+
+// checkpoint handles `runc checkpoint` of an enabled container:
+//
+//  1. freeze it (containerd already paused it; otherwise ARCH pauses it),
+//  2. dump it with --leave-running into a local staging folder, so that it
+//     stays frozen: nothing runs between the dump and the stop,
+//  3. commit the dump (and the writable layer) to the store as one archive,
+//     and give the caller's --image-path the same dump,
+//  4. only then kill it; if anything before fails, it is thawed (or left
+//     paused for the caller that paused it) and keeps running.
+func (c *call) checkpoint() (int, bool) {
+	records := c.records()
+	rec, err := records.Load(c.root(), c.cmd.ID)
+	if errors.Is(err, bundle.ErrNoRecord) {
+		return 0, false
+	}
+	if err != nil {
+		c.warn("arch-wrapper: unreadable ARCH record ("+err.Error()+"); plain runc checkpoint", err)
+		return 0, false
+	}
+	if c.cfgErr != nil {
+		c.warn("arch-wrapper: ARCH configuration unreadable ("+c.cfgErr.Error()+"); plain runc checkpoint", c.cfgErr)
+		return 0, false
+	}
+	unlock, err := records.Lock(c.root(), c.cmd.ID)
+	if err != nil {
+		c.warn("arch-wrapper: "+err.Error()+"; plain runc checkpoint", err)
+		return 0, false
+	}
+	defer unlock()
+	log := c.logger().With().Str("key", rec.Key).Logger()
+
+	ctx, cancel := context.WithTimeout(context.Background(), c.cfg.CheckpointTimeout)
+	defer cancel()
+	r := c.runner()
+	st, err := r.State(ctx, c.cmd.ID)
+	if err != nil || (st.Status != "running" && st.Status != "paused") {
+		// runc gives the caller its own answer ("container not running", ...).
+		log.Info().Err(err).Msg("checkpoint: container not running; passing to runc")
+		return 0, false
+	}
+	weFroze := false
+	if st.Status == "running" {
+		if err := r.Run(ctx, realrunc.Stdio{}, "pause", c.cmd.ID); err != nil {
+			c.fail("arch-wrapper: checkpoint: cannot freeze the container: "+err.Error(), err)
+			return exitArchError, true
+		}
+		weFroze = true
+	}
+	manifest, err := c.dumpAndCommit(ctx, r, rec, &log)
+	if err != nil {
+		c.thawAfterFailure(r, weFroze, &log)
+		if errors.Is(err, realrunc.ErrTimeout) || errors.Is(ctx.Err(), context.DeadlineExceeded) {
+			err = fmt.Errorf("timed out after %s (checkpoint_timeout): %w", c.cfg.CheckpointTimeout, err)
+		}
+		c.fail("arch-wrapper: checkpoint failed, the container keeps running: "+err.Error(), err)
+		return exitArchError, true
+	}
+	rec.CheckpointedImage = manifest.ImageID
+	rec.SkipResume = true
+	if err := records.Save(rec); err != nil {
+		log.Warn().Err(err).Msg("checkpoint: cannot record the checkpoint; the poststop hook may remove a restored image")
+	}
+	if err := c.stopFrozen(r, &log); err != nil {
+		// The image is committed; the container could not be stopped. Say so:
+		// the caller must not believe it is gone.
+		c.fail("arch-wrapper: checkpoint committed but the container could not be stopped: "+err.Error(), err)
+		return exitArchError, true
+	}
+	log.Info().Strs("argv", c.argvForLog()).Str("image", manifest.ImageID).
+		Int64("bytes", manifest.Archive.Size).Msg("checkpoint committed, container stopped")
+	return 0, true
+}
+
+// dumpAndCommit runs the CRIU dump through runc and commits it.
+func (c *call) dumpAndCommit(ctx context.Context, r *realrunc.Runner, rec *bundle.Record, log *zerolog.Logger) (*ckpt.Manifest, error) {
+	if err := os.MkdirAll(c.cfg.StagingDir, 0o700); err != nil {
+		return nil, fmt.Errorf("create staging folder: %w", err)
+	}
+	staging, err := os.MkdirTemp(c.cfg.StagingDir, "dump-"+c.cmd.ID+"-")
+	if err != nil {
+		return nil, fmt.Errorf("create staging folder: %w", err)
+	}
+	defer os.RemoveAll(staging)
+	dump := c.cmd.Clone()
+	dump.Remove("image-path", "work-path", "leave-running")
+	dump.Set("image-path", filepath.Join(staging, "checkpoint"))
+	dump.Set("work-path", filepath.Join(staging, "work"))
+	dump.SetBool("leave-running")
+	log.Info().Strs("argv", c.argvForLog()).Strs("rewritten", dump.Render()).Msg("checkpoint: dumping")
+	started := time.Now()
+	stdio, err := c.stdioWithStatusFd()
+	if err != nil {
+		return nil, err
+	}
+	// dump carries the caller's global flags already: run it without the runner's.
+	dumper := &realrunc.Runner{Path: r.Path, Env: r.Env}
+	if err := dumper.Run(ctx, stdio, dump.Render()...); err != nil {
+		c.copyDumpLog(staging)
+		return nil, fmt.Errorf("CRIU dump: %w", err)
+	}
+	dumped := time.Now()
+	c.copyDumpLog(staging)
+	if err := arrangeStaging(staging); err != nil {
+		return nil, err
+	}
+	meta, err := c.checkpointMeta(rec)
+	if err != nil {
+		return nil, err
+	}
+	store, err := ckpt.New(rec.Store)
+	if err != nil {
+		return nil, err
+	}
+	key, err := ckpt.ParseKey(rec.Key)
+	if err != nil {
+		return nil, err
+	}
+	manifest, err := store.Commit(ctx, key, staging, meta, ckpt.CommitOptions{Compression: c.cfg.Compression})
+	if err != nil {
+		return nil, fmt.Errorf("commit to %s: %w", rec.Store, err)
+	}
+	if err := c.fillCallerImagePath(staging); err != nil {
+		log.Warn().Err(err).Msg("checkpoint: cannot give the caller's --image-path a copy of the dump")
+	}
+	log.Info().Dur("dump", dumped.Sub(started)).Dur("commit", time.Since(dumped)).Msg("checkpoint: committed")
+	return manifest, nil
+}
+
+// arrangeStaging moves runc's output into the archive layout: dump.log and
+// stats-dump at the top, CRIU's image files under checkpoint/.
+func arrangeStaging(staging string) error {
+	moves := [][2]string{
+		{filepath.Join(staging, "work", "dump.log"), filepath.Join(staging, "dump.log")},
+		{filepath.Join(staging, "checkpoint", "stats-dump"), filepath.Join(staging, "stats-dump")},
+	}
+	for _, m := range moves {
+		if err := os.Rename(m[0], m[1]); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return fmt.Errorf("arrange staging: %w", err)
+		}
+	}
+	return os.RemoveAll(filepath.Join(staging, "work"))
+}
+
+// thawAfterFailure puts the container back the way the caller left it.
+func (c *call) thawAfterFailure(r *realrunc.Runner, weFroze bool, log *zerolog.Logger) {
+	if !weFroze {
+		return // the caller paused it and will resume it
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := r.Run(ctx, realrunc.Stdio{}, "resume", c.cmd.ID); err != nil {
+		log.Error().Err(err).Msg("checkpoint: cannot thaw the container after a failed checkpoint")
+	}
+}
+
+// stopFrozen kills the still-frozen container and thaws it so that the kill
+// lands before any of its code runs again, then waits until runc sees it stopped.
+func (c *call) stopFrozen(r *realrunc.Runner, log *zerolog.Logger) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := r.Run(ctx, realrunc.Stdio{}, "kill", "--all", c.cmd.ID, "KILL"); err != nil {
+		if err2 := r.Run(ctx, realrunc.Stdio{}, "kill", c.cmd.ID, "KILL"); err2 != nil {
+			return fmt.Errorf("kill: %w", err2)
+		}
+	}
+	if err := r.Run(ctx, realrunc.Stdio{}, "resume", c.cmd.ID); err != nil {
+		log.Debug().Err(err).Msg("checkpoint: thaw after kill")
+	}
+	for {
+		st, err := r.State(ctx, c.cmd.ID)
+		if err != nil || st.Status == "stopped" {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("container still %s after SIGKILL: %w", st.Status, ctx.Err())
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+}

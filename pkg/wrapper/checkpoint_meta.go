@@ -1,0 +1,44 @@
+package wrapper
+
+import (
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/arch-ckpt/arch/pkg/archspec"
+	"github.com/arch-ckpt/arch/pkg/bundle"
+	"github.com/arch-ckpt/arch/pkg/ckpt"
+)
+
+// checkpointMeta describes the container for the manifest and config.dump.
+func (c *call) checkpointMeta(rec *bundle.Record) (ckpt.Meta, error) {
+	b, err := bundle.Load(rec.Bundle)
+	if err != nil {
+		return ckpt.Meta{}, err
+	}
+	ident := archspec.Identify(b)
+	if ident.Note != "" {
+		c.logger().Info().Str("reason", ident.Note).Msg("checkpoint: image layers not fingerprinted")
+	}
+	var args []string
+	if b.Spec.Process != nil {
+		args = b.Spec.Process.Args
+	}
+	host, _ := os.Hostname()
+	created := rec.CreatedAt
+	if st, err := os.Stat(filepath.Join(b.Dir, bundle.ConfigName)); err == nil && created.IsZero() {
+		created = st.ModTime()
+	}
+	return ckpt.Meta{
+		ContainerID:    c.cmd.ID,
+		Namespace:      rec.Namespace,
+		Node:           host,
+		RuncRoot:       rec.Root,
+		ImageReference: ident.Reference,
+		RootfsIdentity: ident.Rootfs,
+		Args:           args,
+		CreatedAt:      created,
+		CheckpointedAt: time.Now().UTC(),
+		Spec:           b.Raw,
+	}, nil
+}

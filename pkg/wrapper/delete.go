@@ -1,0 +1,53 @@
+package wrapper
+
+import (
+	"context"
+	"errors"
+
+	"github.com/arch-ckpt/arch/pkg/bundle"
+	"github.com/arch-ckpt/arch/pkg/realrunc"
+)
+
+// delete runs `runc delete` for an enabled container (its poststop hook,
+// arch-hook, reads the record) and then forgets the container.
+func (c *call) delete() (int, bool) {
+	records := c.records()
+	if _, err := records.Load(c.root(), c.cmd.ID); errors.Is(err, bundle.ErrNoRecord) {
+		return 0, false
+	}
+	unlock, err := records.Lock(c.root(), c.cmd.ID)
+	if err != nil {
+		c.logger().Warn().Err(err).Msg("delete: cannot lock the record; passing to runc")
+		return 0, false
+	}
+	defer unlock()
+	// The caller's exact arguments, stdio and fds: only ARCH's cleanup follows.
+	r := &realrunc.Runner{Path: c.runc, Env: c.env}
+	err = r.Run(context.Background(), realrunc.Inherit(), c.argv[1:]...)
+	code := exitCode(err)
+	if code == 0 || !c.runcStateExists(r) {
+		records.Remove(c.root(), c.cmd.ID)
+		records.RemoveLock(c.root(), c.cmd.ID)
+	}
+	c.logger().Info().Strs("argv", c.argvForLog()).Int("exit", code).Msg("delete")
+	return code, true
+}
+
+// runcStateExists reports whether runc still knows the container.
+func (c *call) runcStateExists(r *realrunc.Runner) bool {
+	_, err := c.runner().State(context.Background(), c.cmd.ID)
+	return err == nil
+}
+
+// exitCode maps a child runc's result to the wrapper's exit status.
+func exitCode(err error) int {
+	var ee *realrunc.ExitError
+	switch {
+	case err == nil:
+		return 0
+	case errors.As(err, &ee):
+		return ee.Code
+	default:
+		return exitArchError
+	}
+}

@@ -1,0 +1,42 @@
+package wrapper
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/arch-ckpt/arch/pkg/archspec"
+	"github.com/arch-ckpt/arch/pkg/bundle"
+	"github.com/arch-ckpt/arch/pkg/specpatch"
+)
+
+// patchBundle applies ARCH's edits to config.json (idempotently: a create
+// retried on the same bundle patches nothing twice) and creates the shared
+// work folder when there is one.
+func (c *call) patchBundle(b *bundle.Bundle, rec *bundle.Record) error {
+	hook := c.hookPath()
+	if !fileExists(hook) {
+		return fmt.Errorf("arch-hook not found at %s (set hook = PATH in the ARCH configuration)", hook)
+	}
+	recPath, err := c.records().Path(rec.Root, rec.ID)
+	if err != nil {
+		return err
+	}
+	plan, err := archspec.Make(b.Spec, archspec.Inputs{
+		HookPath: hook, RecordPath: recPath, ConfigPath: c.cfg.Path, Key: rec.Key,
+	})
+	if err != nil {
+		return err
+	}
+	if plan.WorkDirHost != "" {
+		if err := os.MkdirAll(plan.WorkDirHost, 0o755); err != nil {
+			return fmt.Errorf("create shared work folder: %w", err)
+		}
+	}
+	changed, err := specpatch.PatchFile(filepath.Join(b.Dir, bundle.ConfigName), plan.Modifiers()...)
+	if err != nil {
+		return err
+	}
+	c.logger().Debug().Bool("changed", changed).Str("hook", hook).Msg("config.json patched")
+	return nil
+}

@@ -1,0 +1,121 @@
+package wrapper
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/arch-ckpt/arch/pkg/archspec"
+	"github.com/arch-ckpt/arch/pkg/bundle"
+	"github.com/arch-ckpt/arch/pkg/ckpt"
+	"github.com/arch-ckpt/arch/pkg/realrunc"
+)
+
+// tryRestore turns the create into a restore when the workload's key has a
+// valid image that fits this container. restored is false when the caller
+// must run the original create; everything ARCH did for the attempt has
+// then been undone.
+func (c *call) tryRestore(b *bundle.Bundle, rec *bundle.Record, key ckpt.Key) (code int, restored bool) {
+	log := c.logger().With().Str("key", rec.Key).Logger()
+	store, err := ckpt.New(rec.Store)
+	if err != nil {
+		log.Warn().Err(err).Msg("restore: checkpoint store unusable, starting fresh")
+		return 0, false
+	}
+	img, err := store.Current(key)
+	if errors.Is(err, ckpt.ErrNoImage) {
+		return 0, false
+	}
+	if err != nil {
+		log.Warn().Err(err).Msg("restore: checkpoint image unusable, starting fresh")
+		return 0, false
+	}
+	defer img.Close()
+	m := img.Manifest
+	log = log.With().Str("image", m.ImageID).Logger()
+	if reason := archspec.Mismatch(m, b, archspec.Identify(b)); reason != "" {
+		log.Warn().Str("reason", reason).Msg("restore: checkpoint image does not fit this container, starting fresh")
+		return 0, false
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), c.cfg.RestoreTimeout)
+	defer cancel()
+	started := time.Now()
+	err = c.restoreFrom(ctx, img, &log)
+	if err != nil {
+		if errors.Is(err, realrunc.ErrTimeout) || errors.Is(ctx.Err(), context.DeadlineExceeded) {
+			err = fmt.Errorf("timed out after %s (restore_timeout): %w", c.cfg.RestoreTimeout, err)
+		}
+		log.Warn().Err(err).Msg("restore failed, starting fresh")
+		return 0, false
+	}
+	rec.RestoredFrom, rec.SkipStart = m.ImageID, true
+	if err := c.records().Save(rec); err != nil {
+		// Without the mark the shim's start would fail: undo and start fresh.
+		log.Error().Err(err).Msg("restore: cannot record the restore; starting fresh")
+		c.undoRestore(&log)
+		return 0, false
+	}
+	host, _ := os.Hostname()
+	if err := store.MarkRestored(key, m.ImageID, ckpt.RestoredInfo{Node: host, ContainerID: c.cmd.ID}); err != nil {
+		log.Warn().Err(err).Msg("restore: cannot mark the image restored")
+	}
+	log.Info().Strs("argv", c.argvForLog()).Dur("took", time.Since(started)).Msg("create turned into restore")
+	return 0, true
+}
+
+// restoreFrom unpacks the image to local staging and runs runc restore.
+func (c *call) restoreFrom(ctx context.Context, img *ckpt.Image, log *zerolog.Logger) error {
+	if err := os.MkdirAll(c.cfg.StagingDir, 0o700); err != nil {
+		return fmt.Errorf("create staging folder: %w", err)
+	}
+	staging, err := os.MkdirTemp(c.cfg.StagingDir, "restore-"+c.cmd.ID+"-")
+	if err != nil {
+		return fmt.Errorf("create staging folder: %w", err)
+	}
+	// CRIU has read every image file once runc restore returns.
+	defer os.RemoveAll(staging)
+	if err := img.Unpack(ctx, staging); err != nil {
+		return fmt.Errorf("unpack: %w", err)
+	}
+	restore := c.cmd.Clone()
+	restore.Name = "restore"
+	restore.Remove("no-new-keyring", "preserve-fds", "pidfd-socket", "image-path", "work-path")
+	restore.Set("image-path", filepath.Join(staging, "checkpoint"))
+	restore.Set("work-path", filepath.Join(staging, "work"))
+	restore.SetBool("detach")
+	restore.SetBool("no-subreaper")
+	argv := restore.Render()
+	log.Info().Strs("argv", c.argvForLog()).Strs("rewritten", argv).Msg("restore: running")
+	r := &realrunc.Runner{Path: c.runc, Env: c.env}
+	if err := r.Run(ctx, realrunc.Inherit(), argv...); err != nil {
+		c.keepRestoreLog(staging, log)
+		c.undoRestore(log)
+		return fmt.Errorf("runc restore: %w", err)
+	}
+	return nil
+}
+
+// undoRestore removes what a failed or abandoned restore left in runc.
+func (c *call) undoRestore(log *zerolog.Logger) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := c.runner().Run(ctx, realrunc.Stdio{}, "delete", "--force", c.cmd.ID); err != nil {
+		log.Debug().Err(err).Msg("restore: cleanup delete")
+	}
+}
+
+// keepRestoreLog copies CRIU's restore.log into ARCH's log folder for the
+// operator: the staging folder is removed.
+func (c *call) keepRestoreLog(staging string, log *zerolog.Logger) {
+	src := filepath.Join(staging, "work", "restore.log")
+	dst := filepath.Join(filepath.Dir(c.cfg.LogFile), "restore-"+c.cmd.ID+".log")
+	if err := linkOrCopy(src, dst); err == nil {
+		log.Warn().Str("criu_log", dst).Msg("restore: CRIU log kept")
+	}
+}
+

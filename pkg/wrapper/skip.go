@@ -1,0 +1,43 @@
+package wrapper
+
+import (
+	"errors"
+
+	"github.com/arch-ckpt/arch/pkg/bundle"
+)
+
+// skipOnce answers a `start` after a create that ARCH turned into a restore
+// (the process already runs: real runc would say "cannot start an already
+// running container"), or a `resume` after an ARCH checkpoint stopped the
+// container, with success and without calling runc. The mark is consumed:
+// a second call goes to runc.
+func (c *call) skipOnce(what string, mark func(*bundle.Record) *bool) (int, bool) {
+	records := c.records()
+	rec, err := records.Load(c.root(), c.cmd.ID)
+	if errors.Is(err, bundle.ErrNoRecord) {
+		return 0, false
+	}
+	if err != nil {
+		c.logger().Warn().Err(err).Msg(what + ": unreadable record; passing to runc")
+		return 0, false
+	}
+	if !*mark(rec) {
+		return 0, false // the common case: nothing to skip, no lock taken
+	}
+	unlock, err := records.Lock(c.root(), c.cmd.ID)
+	if err != nil {
+		c.logger().Warn().Err(err).Msg(what + ": cannot lock the record; passing to runc")
+		return 0, false
+	}
+	defer unlock()
+	if rec, err = records.Load(c.root(), c.cmd.ID); err != nil || !*mark(rec) {
+		return 0, false
+	}
+	*mark(rec) = false
+	if err := records.Save(rec); err != nil {
+		// Still answer this call: the mark exists because runc would fail it.
+		c.logger().Warn().Err(err).Msg(what + ": cannot clear the mark")
+	}
+	c.logger().Info().Strs("argv", c.argvForLog()).Str("rewritten", "(none: answered by ARCH)").Msg(what + " skipped")
+	return 0, true
+}

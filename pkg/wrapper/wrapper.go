@@ -1,0 +1,219 @@
+// Package wrapper is arch-wrapper's logic: decide, for each runc call,
+// whether ARCH has anything to do, and otherwise hand the call to the real
+// runc untouched.
+package wrapper
+
+import (
+	"os"
+	"strings"
+
+	"github.com/rs/zerolog"
+
+	"github.com/arch-ckpt/arch/pkg/archlog"
+	"github.com/arch-ckpt/arch/pkg/bundle"
+	"github.com/arch-ckpt/arch/pkg/config"
+	"github.com/arch-ckpt/arch/pkg/realrunc"
+	"github.com/arch-ckpt/arch/pkg/runccmd"
+)
+
+// Exit statuses of calls ARCH could not hand to runc.
+const (
+	exitArchError    = 1
+	exitRuncNotFound = 127
+)
+
+// call is one invocation of the wrapper.
+type call struct {
+	argv   []string // as received, argv[0] included
+	env    []string
+	getenv func(string) string
+	cmd    *runccmd.Command
+	cfg    config.Config
+	runc   string
+	self   string
+	// cfgErr is set when the configuration file could not be read entirely:
+	// ARCH then starts nothing new (create and checkpoint pass through) but
+	// still completes what it started (skipped start/resume, delete).
+	cfgErr error
+
+	log     zerolog.Logger
+	logOpen bool
+	closers []func() error
+}
+
+// Main runs the wrapper and returns the exit status. On the pass-through
+// path it does not return: the process becomes the real runc.
+func Main(argv, env []string) int {
+	c := &call{argv: argv, env: env, getenv: envLookup(env)}
+	defer c.close()
+	return c.run()
+}
+
+func (c *call) run() int {
+	var cfgErr, parseErr error
+	c.cfg, cfgErr = config.Load(c.getenv)
+	c.self, _ = os.Executable()
+	runc, err := realrunc.Locate(c.cfg.Runc, c.getenv("PATH"), c.self)
+	if err != nil {
+		c.fail("arch-wrapper: "+err.Error(), err)
+		return exitRuncNotFound
+	}
+	c.runc = runc
+	if cfgErr != nil {
+		// Only ARCH's log: pass-through calls must not fill every container's
+		// log.json. Calls whose behaviour changes say so in runc's log too.
+		c.logger().Warn().Err(cfgErr).Msg("ARCH configuration has errors; defaults used where a line was wrong")
+		c.cfgErr = cfgErr
+	}
+	if len(c.argv) > 1 {
+		c.cmd, parseErr = runccmd.Parse(c.argv[1:])
+	}
+	if parseErr != nil {
+		c.warn("arch-wrapper: cannot parse the runc command line ("+parseErr.Error()+"); passing it to runc unchanged", parseErr)
+	} else if c.cmd != nil {
+		if code, handled := c.dispatch(); handled {
+			return code
+		}
+	}
+	return c.passthrough()
+}
+
+// dispatch gives a call to ARCH's handler for its subcommand. handled is
+// false when the call must go to runc unchanged.
+func (c *call) dispatch() (code int, handled bool) {
+	if !c.cmd.HasID {
+		return 0, false
+	}
+	switch c.cmd.Name {
+	case "create":
+		return c.create()
+	case "start":
+		return c.skipOnce("start", func(r *bundle.Record) *bool { return &r.SkipStart })
+	case "resume":
+		return c.skipOnce("resume", func(r *bundle.Record) *bool { return &r.SkipResume })
+	case "checkpoint":
+		return c.checkpoint()
+	case "delete":
+		return c.delete()
+	}
+	return 0, false
+}
+
+// passthrough replaces the process with the real runc.
+func (c *call) passthrough() int {
+	err := realrunc.Exec(c.runc, c.argv, c.env)
+	c.fail("arch-wrapper: "+err.Error(), err)
+	return exitRuncNotFound
+}
+
+// root is runc's state root for this call (runc's own default when absent).
+func (c *call) root() string {
+	if c.cmd != nil {
+		if r, ok := c.cmd.GlobalGet("root"); ok && r != "" {
+			return r
+		}
+	}
+	return "/run/runc"
+}
+
+func (c *call) records() bundle.Records {
+	return bundle.Records{Dir: c.cfg.StateDir + "/containers"}
+}
+
+// runner runs the real runc as a child with the call's global flags.
+func (c *call) runner() *realrunc.Runner {
+	var global []string
+	if c.cmd != nil {
+		global = c.cmd.RenderGlobal()
+	}
+	return &realrunc.Runner{Path: c.runc, Global: global, Env: c.env}
+}
+
+// runcLog is the --log file the caller gave runc, if any.
+func (c *call) runcLog() string {
+	if c.cmd != nil {
+		if p, ok := c.cmd.GlobalGet("log"); ok {
+			return p
+		}
+		return ""
+	}
+	return scanLogFlag(c.argv)
+}
+
+// scanLogFlag finds --log in an argv the parser rejected.
+func scanLogFlag(argv []string) string {
+	for i, a := range argv {
+		for _, f := range []string{"--log", "-log"} {
+			if a == f && i+1 < len(argv) {
+				return argv[i+1]
+			}
+			if strings.HasPrefix(a, f+"=") {
+				return a[len(f)+1:]
+			}
+		}
+	}
+	return ""
+}
+
+func envLookup(env []string) func(string) string {
+	return func(name string) string {
+		val := ""
+		for _, kv := range env {
+			if k, v, ok := strings.Cut(kv, "="); ok && k == name {
+				val = v
+			}
+		}
+		return val
+	}
+}
+
+func (c *call) close() {
+	for _, f := range c.closers {
+		f()
+	}
+}
+
+// logger opens ARCH's log on first use: pass-through calls never pay for it.
+func (c *call) logger() *zerolog.Logger {
+	if !c.logOpen {
+		l, closer := archlog.Open(c.cfg.LogFile, c.cfg.LogLevel, "wrapper")
+		c.log = l.With().Str("cmd", c.subcommand()).Logger()
+		if c.cmd != nil && c.cmd.ID != "" {
+			c.log = c.log.With().Str("id", c.cmd.ID).Logger()
+		}
+		c.closers = append(c.closers, closer.Close)
+		c.logOpen = true
+	}
+	return &c.log
+}
+
+func (c *call) subcommand() string {
+	if c.cmd != nil {
+		return c.cmd.Name
+	}
+	return ""
+}
+
+// fail records an error that makes the call fail: in runc's --log (what
+// containerd shows the user) and in ARCH's log.
+func (c *call) fail(msg string, err error) {
+	c.logger().Error().Err(err).Strs("argv", c.argvForLog()).Msg(msg)
+	if err := archlog.RuncLog(c.runcLog(), "error", msg); err != nil {
+		c.logger().Warn().Err(err).Msg("cannot write runc's log")
+	}
+}
+
+// warn records a problem that does not make the call fail.
+func (c *call) warn(msg string, err error) {
+	c.logger().Warn().Err(err).Strs("argv", c.argvForLog()).Msg(msg)
+	if err := archlog.RuncLog(c.runcLog(), "warning", msg); err != nil {
+		c.logger().Warn().Err(err).Msg("cannot write runc's log")
+	}
+}
+
+func (c *call) argvForLog() []string {
+	if len(c.argv) == 0 {
+		return nil
+	}
+	return c.argv[1:]
+}
