@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"os"
 	"strings"
 	"testing"
 
@@ -17,8 +18,8 @@ import (
 func TestDifferentialWrapper(t *testing.T) {
 	testbed.Require(t)
 	wrapper := testbed.Binaries(t).Wrapper
-	arch := testbed.NewArchEnv(t, "")
-	in := node(t, "diff", arch.Options(t)...)
+	archEnv := testbed.NewArchEnv(t, "")
+	in := node(t, "diff", archEnv.Options(t)...)
 
 	for _, tc := range []struct {
 		name string
@@ -40,6 +41,13 @@ func TestDifferentialWrapper(t *testing.T) {
 			}
 			if diff := compare(plain.lines, arch.lines); diff != "" {
 				t.Errorf("arch-wrapper differs from runc:\n%s", diff)
+			}
+			if tc.life.enabled {
+				// The wrapper noticed the ARCH-enabled container.
+				log, _ := os.ReadFile(archEnv.LogFile)
+				if !strings.Contains(string(log), `"id":"arch-`+tc.name+`"`) {
+					t.Errorf("ARCH's log %s never mentions container arch-%s", archEnv.LogFile, tc.name)
+				}
 			}
 		})
 	}

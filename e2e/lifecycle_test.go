@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"bytes"
 	"fmt"
 	"os"
 	"slices"
@@ -78,6 +79,11 @@ func observe(t *testing.T, in *testbed.Instance, id string, l life) observation 
 		return o
 	}
 	o.status(in, "after run", testbed.StatusRunning)
+	if l.runcBinary != "" {
+		if opts, err := in.RuntimeOptions(ns, id); err != nil || !bytes.Contains(opts, []byte(l.runcBinary)) {
+			t.Errorf("%s: containerd does not use %s as runc (options %q, %v)", id, l.runcBinary, opts, err)
+		}
+	}
 	c, err := countAbove(in, id, 0)
 	_, err2 := countAbove(in, id, c)
 	o.add("counting", "%t", err == nil && err2 == nil)

@@ -55,7 +55,7 @@ func buildBinaries() (Bins, string, error) {
 	}
 	for _, cmd := range []string{"arch-wrapper", "arch-hook"} {
 		if _, err := os.Stat(filepath.Join(root, "cmd", cmd)); errors.Is(err, os.ErrNotExist) {
-			return Bins{}, fmt.Sprintf("cmd/%s does not exist yet in %s", cmd, root), nil
+			return Bins{}, "", fmt.Errorf("cmd/%s does not exist in %s", cmd, root)
 		}
 	}
 	dir, err := os.MkdirTemp("", "arch-e2e-bin-")

@@ -1,6 +1,7 @@
 package testbed
 
 import (
+	"encoding/json"
 	"fmt"
 	"path/filepath"
 	"sort"
@@ -77,4 +78,24 @@ func (in *Instance) TaskLog(ns, id string) string {
 // even while the task is paused, unlike through exec).
 func (in *Instance) Rootfs(ns, id string) string {
 	return filepath.Join(in.State, "io.containerd.runtime.v2.task", ns, id, "rootfs")
+}
+
+// RuntimeOptions returns the raw runc options containerd keeps for
+// container id (protobuf: they hold the --runc-binary and --runc-root paths).
+func (in *Instance) RuntimeOptions(ns, id string) ([]byte, error) {
+	out, err := in.CtrOut(ns, "container", "info", id)
+	if err != nil {
+		return nil, err
+	}
+	var info struct {
+		Runtime struct {
+			Options struct {
+				Value []byte `json:"value"` // base64 in JSON
+			}
+		}
+	}
+	if err := json.Unmarshal([]byte(out), &info); err != nil {
+		return nil, fmt.Errorf("ctr container info %s: %w", id, err)
+	}
+	return info.Runtime.Options.Value, nil
 }

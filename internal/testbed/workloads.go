@@ -2,6 +2,7 @@ package testbed
 
 import (
 	_ "embed"
+	"fmt"
 	"os"
 	"testing"
 )
@@ -22,9 +23,18 @@ var busyboxApplets = []string{
 // with its applets as symlinks, and the usual empty mount points.
 func BusyboxFiles(t testing.TB) map[string]File {
 	t.Helper()
-	bb, err := os.ReadFile("/bin/busybox")
+	files, err := BusyboxFilesFrom("/bin/busybox")
 	if err != nil {
-		t.Fatalf("testbed: reading the static busybox (apt-get install busybox-static): %v", err)
+		t.Fatalf("testbed: %v", err)
+	}
+	return files
+}
+
+// BusyboxFilesFrom is BusyboxFiles with the static busybox at path.
+func BusyboxFilesFrom(path string) (map[string]File, error) {
+	bb, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("reading the static busybox (apt-get install busybox-static): %w", err)
 	}
 	files := map[string]File{
 		"/bin/busybox": {Content: bb, Mode: 0o755},
@@ -38,7 +48,7 @@ func BusyboxFiles(t testing.TB) map[string]File {
 	for _, a := range busyboxApplets {
 		files["/bin/"+a] = File{Link: "busybox"}
 	}
-	return files
+	return files, nil
 }
 
 // shellCounterScript counts every 100 ms from 1, publishing each value in
@@ -57,11 +67,14 @@ done`
 // ShellCounterImage is busybox running the shell counter.
 func ShellCounterImage(t testing.TB) Image {
 	t.Helper()
-	return BuildImage(t, ShellCounterRef, BusyboxFiles(t), ImageConfig{
-		Entrypoint: []string{"/bin/sh", "-c", shellCounterScript},
-		Env:        []string{"PATH=/bin"},
-		WorkingDir: "/",
-	})
+	return BuildImage(t, ShellCounterRef, BusyboxFiles(t), ShellCounterConfig)
+}
+
+// ShellCounterConfig is the shell counter image's configuration.
+var ShellCounterConfig = ImageConfig{
+	Entrypoint: []string{"/bin/sh", "-c", shellCounterScript},
+	Env:        []string{"PATH=/bin"},
+	WorkingDir: "/",
 }
 
 //go:embed testdata/c-counter/counter.c

@@ -14,7 +14,7 @@ import (
 // Removal is one thing GC removed, would remove (dry run), or left alone.
 type Removal struct {
 	Folder  string // key folder name in the store
-	Path    string // what is (or would be) removed
+	Path    string // what is (or would be) removed; an image is named by its manifest.json
 	Reason  string
 	Size    int64
 	Skipped bool  // left alone: busy (locked by someone else) or not ARCH's
@@ -26,7 +26,8 @@ type Removal struct {
 // removes:
 //   - the image when its checkpointedAt is older than olderThan (a corrupt
 //     manifest counts by its file's modification time); olderThan <= 0
-//     removes no image;
+//     removes no image by age;
+//   - a manifest whose archive is missing (it can never be restored);
 //   - leftovers: .incoming archives (no commit runs while GC holds the
 //     lock, so they are dead), archives the manifest does not name, temp
 //     files, a restored mark of another image;
@@ -105,6 +106,9 @@ func (g *gc) folder(folder string) {
 		if g.expired(m.CheckpointedAt) {
 			g.removeImage(folder, dir, m, gone, fmt.Sprintf("image %s checkpointed at %s, older than %s", m.ImageID, m.CheckpointedAt.Format(time.RFC3339), g.olderThan))
 			m = nil
+		} else if _, err := os.Lstat(filepath.Join(dir, m.Archive.Name)); errors.Is(err, fs.ErrNotExist) {
+			g.removeImage(folder, dir, m, gone, fmt.Sprintf("image %s: its archive is missing", m.ImageID))
+			m = nil
 		}
 	case errors.Is(err, ErrNoImage):
 	case errors.Is(err, ErrCorrupt):
@@ -150,7 +154,6 @@ func (g *gc) removeImage(folder, dir string, m *Manifest, gone map[string]bool, 
 	archive := ""
 	if m != nil {
 		archive, r.Size = m.Archive.Name, m.Archive.Size
-		r.Path = filepath.Join(dir, archive)
 	}
 	if !g.dryRun {
 		r.Err = removeImage(dir, archive)

@@ -259,7 +259,7 @@ func manifestFromArchive(data []byte, key, compression string) *Manifest {
 		defer dec.Close()
 		in = dec
 	}
-	tr := tar.NewReader(in)
+	tr := tar.NewReader(io.LimitReader(in, 16<<20))
 	for len(m.Members) < 1000 {
 		hdr, err := tr.Next()
 		if err != nil {

@@ -58,7 +58,7 @@ func (c *call) checkpoint() (int, bool) {
 	weFroze := false
 	if st.Status == "running" {
 		if err := r.Run(ctx, realrunc.Stdio{}, "pause", c.cmd.ID); err != nil {
-			c.fail("arch-wrapper: checkpoint: cannot freeze the container: "+err.Error(), err)
+			c.failCheckpoint("arch-wrapper: checkpoint: cannot freeze the container: "+err.Error(), err)
 			return exitArchError, true
 		}
 		weFroze = true
@@ -69,7 +69,7 @@ func (c *call) checkpoint() (int, bool) {
 		if errors.Is(err, realrunc.ErrTimeout) || errors.Is(ctx.Err(), context.DeadlineExceeded) {
 			err = fmt.Errorf("timed out after %s (checkpoint_timeout): %w", c.cfg.CheckpointTimeout, err)
 		}
-		c.fail("arch-wrapper: checkpoint failed, the container keeps running: "+err.Error(), err)
+		c.failCheckpoint("arch-wrapper: checkpoint failed, the container keeps running: "+err.Error(), err)
 		return exitArchError, true
 	}
 	rec.CheckpointedImage = manifest.ImageID
@@ -80,12 +80,22 @@ func (c *call) checkpoint() (int, bool) {
 	if err := c.stopFrozen(r, &log); err != nil {
 		// The image is committed; the container could not be stopped. Say so:
 		// the caller must not believe it is gone.
-		c.fail("arch-wrapper: checkpoint committed but the container could not be stopped: "+err.Error(), err)
+		c.failCheckpoint("arch-wrapper: checkpoint committed but the container could not be stopped: "+err.Error(), err)
 		return exitArchError, true
 	}
 	log.Info().Strs("argv", c.argvForLog()).Str("image", manifest.ImageID).
 		Int64("bytes", manifest.Archive.Size).Msg("checkpoint committed, container stopped")
 	return 0, true
+}
+
+// failCheckpoint reports a failed checkpoint. Besides runc's --log and
+// ARCH's log, the message goes to stderr, as runc itself does: for
+// `checkpoint`, go-runc captures stdout and stderr into the error that
+// containerd returns to ctr, Docker and the kubelet (it does not read the
+// --log file there), and these streams are never a container's.
+func (c *call) failCheckpoint(msg string, err error) {
+	c.fail(msg, err)
+	fmt.Fprintln(os.Stderr, msg)
 }
 
 // dumpAndCommit runs the CRIU dump through runc and commits it.

@@ -1,0 +1,179 @@
+package main
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+)
+
+func createArgs(runcLog, b, id string) []string {
+	return []string{"--root", "/run/containerd/runc/default", "--log", runcLog, "--log-format", "json",
+		"create", "--bundle", b, "--pid-file", b + "/init.pid", id}
+}
+
+func hooksOf(t *testing.T, b string) []map[string]any {
+	t.Helper()
+	var spec struct {
+		Hooks map[string][]map[string]any `json:"hooks"`
+	}
+	if err := json.Unmarshal([]byte(readFile(t, filepath.Join(b, "config.json"))), &spec); err != nil {
+		t.Fatal(err)
+	}
+	return spec.Hooks["poststop"]
+}
+
+func TestNonEnabledCreateIsUntouched(t *testing.T) {
+	n := newNode(t, "")
+	f := newFakeRunc(t, "")
+	b := bundle(t, "PATH=/bin")
+	before := readFile(t, filepath.Join(b, "config.json"))
+	argv := createArgs(filepath.Join(b, "log.json"), b, "c1")
+	res := run(t, []string{"ARCH_CONFIG=" + n.conf, "ARCH_RUNC=" + f.path}, argv...)
+	if res != (result{}) {
+		t.Fatalf("got %+v", res)
+	}
+	if calls := f.calls(t); len(calls) != 1 || !reflect.DeepEqual(calls[0], argv) {
+		t.Fatalf("runc saw %q", calls)
+	}
+	if readFile(t, filepath.Join(b, "config.json")) != before {
+		t.Fatal("config.json of a non-enabled container changed")
+	}
+	if _, err := os.Stat(n.state); err == nil {
+		t.Fatal("ARCH wrote state for a non-enabled container")
+	}
+}
+
+func TestEnabledCreateInjectsTheHookOnceAndRecords(t *testing.T) {
+	n := newNode(t, "")
+	f := newFakeRunc(t, "")
+	b := bundle(t, "ARCH_ENABLE=1", "SECRET=hunter2")
+	env := []string{"ARCH_CONFIG=" + n.conf, "ARCH_RUNC=" + f.path}
+	argv := createArgs(filepath.Join(b, "log.json"), b, "c1")
+	for i := 0; i < 2; i++ { // a retried create patches nothing twice
+		if res := run(t, env, argv...); res != (result{}) {
+			t.Fatalf("create %d: %+v", i, res)
+		}
+	}
+	calls := f.calls(t)
+	if len(calls) != 2 || !reflect.DeepEqual(calls[1], argv) {
+		t.Fatalf("with no image the create reaches runc unchanged; runc saw %q", calls)
+	}
+	hooks := hooksOf(t, b)
+	if len(hooks) != 1 || !strings.HasSuffix(hooks[0]["path"].(string), "/arch-hook") {
+		t.Fatalf("poststop hooks %v", hooks)
+	}
+	if !strings.Contains(readFile(t, filepath.Join(b, "config.json")), "futureField") {
+		t.Fatal("the patch dropped an unknown field")
+	}
+	recs, _ := filepath.Glob(filepath.Join(n.state, "containers", "*", "c1.json"))
+	if len(recs) != 1 || !strings.Contains(readFile(t, recs[0]), `"key": "default/c1"`) {
+		t.Fatalf("records %v", recs)
+	}
+	if log := readFile(t, n.log); strings.Contains(log, "hunter2") {
+		t.Fatal("ARCH's log contains an environment value")
+	}
+}
+
+func TestStartAndResumeAreAnsweredOnceWhenMarked(t *testing.T) {
+	n := newNode(t, "")
+	f := newFakeRunc(t, "")
+	b := bundle(t, "ARCH_ENABLE=1")
+	env := []string{"ARCH_CONFIG=" + n.conf, "ARCH_RUNC=" + f.path}
+	run(t, env, createArgs(filepath.Join(b, "log.json"), b, "c1")...)
+	recs, _ := filepath.Glob(filepath.Join(n.state, "containers", "*", "c1.json"))
+	var rec map[string]any
+	json.Unmarshal([]byte(readFile(t, recs[0])), &rec)
+	rec["skipStart"], rec["skipResume"] = true, true
+	data, _ := json.Marshal(rec)
+	os.WriteFile(recs[0], data, 0o600)
+
+	root := []string{"--root", "/run/containerd/runc/default"}
+	for _, sub := range []string{"start", "resume"} {
+		before := len(f.calls(t))
+		if res := run(t, env, append(root, sub, "c1")...); res != (result{}) {
+			t.Fatalf("%s: %+v", sub, res)
+		}
+		if len(f.calls(t)) != before {
+			t.Fatalf("marked %s reached runc", sub)
+		}
+		run(t, env, append(root, sub, "c1")...)
+		if len(f.calls(t)) != before+1 {
+			t.Fatalf("the second %s must go to runc", sub)
+		}
+	}
+}
+
+func TestDeleteForgetsTheContainer(t *testing.T) {
+	n := newNode(t, "")
+	f := newFakeRunc(t, `[ "$3" = state ] && exit 1; exit 0`)
+	b := bundle(t, "ARCH_ENABLE=1")
+	env := []string{"ARCH_CONFIG=" + n.conf, "ARCH_RUNC=" + f.path}
+	run(t, env, createArgs(filepath.Join(b, "log.json"), b, "c1")...)
+	argv := []string{"--root", "/run/containerd/runc/default", "delete", "c1"}
+	if res := run(t, env, argv...); res != (result{}) {
+		t.Fatalf("delete: %+v", res)
+	}
+	if calls := f.calls(t); !reflect.DeepEqual(calls[len(calls)-1], argv) {
+		t.Fatalf("runc saw %q", calls)
+	}
+	if recs, _ := filepath.Glob(filepath.Join(n.state, "containers", "*", "c1.json")); len(recs) != 0 {
+		t.Fatalf("record left after delete: %v", recs)
+	}
+}
+
+func TestEnabledContainerWithBadInputRunsWithoutArch(t *testing.T) {
+	cases := []struct {
+		name  string
+		env   []string
+		inLog string
+	}{
+		{"hostile key", []string{"ARCH_ENABLE=1", "ARCH_CHECKPOINT_KEY=../../etc"}, "key"},
+		{"absolute key", []string{"ARCH_ENABLE=1", "ARCH_CHECKPOINT_KEY=/etc/passwd"}, "key"},
+		{"relative workdir", []string{"ARCH_ENABLE=1", "ARCH_SHAREDFS_HOST_PATH=/tmp/x", "ARCH_WORKDIR_CONTAINER_PATH=work"}, "ARCH_WORKDIR_CONTAINER_PATH"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			n := newNode(t, "")
+			f := newFakeRunc(t, "")
+			b := bundle(t, c.env...)
+			before := readFile(t, filepath.Join(b, "config.json"))
+			runcLog := filepath.Join(b, "log.json")
+			argv := createArgs(runcLog, b, "c1")
+			if res := run(t, []string{"ARCH_CONFIG=" + n.conf, "ARCH_RUNC=" + f.path}, argv...); res != (result{}) {
+				t.Fatalf("got %+v", res)
+			}
+			if calls := f.calls(t); len(calls) != 1 || !reflect.DeepEqual(calls[0], argv) {
+				t.Fatalf("runc saw %q", calls)
+			}
+			if readFile(t, filepath.Join(b, "config.json")) != before {
+				t.Fatal("config.json changed")
+			}
+			if !strings.Contains(readFile(t, runcLog), c.inLog) {
+				t.Fatalf("runc log does not explain: %s", readFile(t, runcLog))
+			}
+			if _, err := os.Stat(filepath.Join(n.dir, "store")); err == nil {
+				t.Fatal("a store folder was created")
+			}
+		})
+	}
+}
+
+func TestInvalidConfigJSONPassesThrough(t *testing.T) {
+	n := newNode(t, "")
+	f := newFakeRunc(t, "")
+	b := t.TempDir()
+	os.WriteFile(filepath.Join(b, "config.json"), []byte("{not json"), 0o644)
+	argv := createArgs(filepath.Join(b, "log.json"), b, "c1")
+	if res := run(t, []string{"ARCH_CONFIG=" + n.conf, "ARCH_RUNC=" + f.path}, argv...); res != (result{}) {
+		t.Fatalf("got %+v", res)
+	}
+	if calls := f.calls(t); len(calls) != 1 || !reflect.DeepEqual(calls[0], argv) {
+		t.Fatalf("runc saw %q", calls)
+	}
+	if !strings.Contains(readFile(t, n.log), "config.json") {
+		t.Fatal("ARCH's log does not mention the bad config.json")
+	}
+}

@@ -1,0 +1,150 @@
+package e2e
+
+import (
+	"archive/tar"
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/arch-ckpt/arch/internal/testbed"
+)
+
+// TestCorruptImageStartsFresh: an image that does not validate is never
+// restored; the container starts fresh and ARCH's log says why.
+func TestCorruptImageStartsFresh(t *testing.T) {
+	cases := []struct {
+		name    string
+		conf    string // extra ARCH configuration
+		corrupt func(t *testing.T, store, key string)
+		inLog   string
+	}{
+		{"flipped byte", "", flipByte, "corrupt"},
+		{"truncated archive", "", truncateArchive, "corrupt"},
+		{"missing dump.log", "compression = none", dropDumpLog, "dump.log"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			n := newArchNode(t, "corrupt", "", c.conf)
+			id := "corrupt"
+			key := ns + "/" + id
+			logPath := n.TaskLog(ns, id)
+			n.run(t, testbed.CCounterRef, id, nil)
+			waitLogAbove(t, logPath, 5)
+			_, err := n.TaskCheckpoint(ns, id, true)
+			must(t, err)
+			must(t, n.WaitStatus(ns, id, testbed.StatusStopped, statusTimeout))
+			last := logNumbers(t, logPath)
+			n.remove(t, id)
+
+			c.corrupt(t, n.arch.Store, key)
+			n.run(t, testbed.CCounterRef, id, nil)
+			waitLogAbove(t, logPath, 0)
+			testbed.Eventually(t, countTimeout, func() error {
+				if nums := logNumbers(t, logPath); len(nums) <= len(last) {
+					return io.EOF
+				}
+				return nil
+			})
+			if next := logNumbers(t, logPath)[len(last)]; next != 1 {
+				t.Fatalf("after a corrupted image the count went on at %d; want a fresh start at 1", next)
+			}
+			log := n.archLog()
+			if !strings.Contains(log, "starting fresh") || !strings.Contains(log, c.inLog) {
+				t.Fatalf("ARCH log does not give the reason (%q):\n%s", c.inLog, log)
+			}
+			must(t, n.Cleanup(ns, id))
+		})
+	}
+}
+
+func flipByte(t *testing.T, store, key string) {
+	p := archivePath(t, store, key)
+	b, err := os.ReadFile(p)
+	must(t, err)
+	b[len(b)/2] ^= 0x40
+	must(t, os.WriteFile(p, b, 0o600))
+}
+
+func truncateArchive(t *testing.T, store, key string) {
+	p := archivePath(t, store, key)
+	st, err := os.Stat(p)
+	must(t, err)
+	must(t, os.Truncate(p, st.Size()/2))
+}
+
+// dropDumpLog rewrites a plain-tar image without its dump.log member and
+// fixes the manifest's archive size and checksum, so that the only defect
+// is the missing member.
+func dropDumpLog(t *testing.T, store, key string) {
+	p := archivePath(t, store, key)
+	in, err := os.Open(p)
+	must(t, err)
+	var out bytes.Buffer
+	tr, tw := tar.NewReader(in), tar.NewWriter(&out)
+	for {
+		h, err := tr.Next()
+		if err == io.EOF {
+			break
+		}
+		must(t, err)
+		if h.Name == "dump.log" {
+			continue
+		}
+		must(t, tw.WriteHeader(h))
+		_, err = io.Copy(tw, tr)
+		must(t, err)
+	}
+	must(t, tw.Close())
+	in.Close()
+	must(t, os.WriteFile(p, out.Bytes(), 0o600))
+
+	mp := filepath.Join(keyDir(store, key), "manifest.json")
+	var m map[string]any
+	b, err := os.ReadFile(mp)
+	must(t, err)
+	must(t, json.Unmarshal(b, &m))
+	sum := sha256.Sum256(out.Bytes())
+	arch := m["archive"].(map[string]any)
+	arch["size"], arch["sha256"] = out.Len(), hex.EncodeToString(sum[:])
+	b, err = json.Marshal(m)
+	must(t, err)
+	must(t, os.WriteFile(mp, b, 0o600))
+}
+
+// TestCheckpointTimeoutLeavesContainerRunning: a CRIU that hangs is killed
+// after checkpoint_timeout; the checkpoint fails with the reason, the
+// container keeps running and the store holds no image.
+func TestCheckpointTimeoutLeavesContainerRunning(t *testing.T) {
+	fake := t.TempDir()
+	must(t, os.WriteFile(filepath.Join(fake, "criu"), []byte("#!/bin/sh\nexec sleep 3600\n"), 0o755))
+	n := newArchNode(t, "hang", "", "checkpoint_timeout = 3s",
+		testbed.WithEnv("PATH", fake+":/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"))
+	id := "hung"
+	n.run(t, testbed.CCounterRef, id, nil)
+	logPath := n.TaskLog(ns, id)
+	waitLogAbove(t, logPath, 3)
+
+	_, err := n.TaskCheckpoint(ns, id, false)
+	if err == nil || !strings.Contains(err.Error(), "timed out") {
+		t.Fatalf("checkpoint with a hung CRIU: err = %v; want a timeout reported to ctr", err)
+	}
+	must(t, n.WaitStatus(ns, id, testbed.StatusRunning, statusTimeout))
+	now := logNumbers(t, logPath)
+	waitLogAbove(t, logPath, now[len(now)-1]+3)
+	if m := manifest(t, n.arch.Store, ns+"/"+id); m != nil {
+		t.Fatalf("a timed-out checkpoint left an image: %v", m)
+	}
+	entries, _ := os.ReadDir(keyDir(n.arch.Store, ns+"/"+id))
+	for _, e := range entries {
+		if e.Name() != ".lock" {
+			t.Fatalf("a timed-out checkpoint left %s in the store", e.Name())
+		}
+	}
+	must(t, n.Cleanup(ns, id))
+}

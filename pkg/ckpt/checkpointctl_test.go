@@ -1,0 +1,42 @@
+package ckpt
+
+import (
+	"os"
+	"os/exec"
+	"strings"
+	"testing"
+)
+
+// checkpointctl reads the archives the ecosystem writes (Podman, CRI-O,
+// containerd); ours must be among them.
+const checkpointctlPath = "/usr/local/bin/checkpointctl"
+
+func TestCheckpointctlShowReadsOurArchives(t *testing.T) {
+	bin := checkpointctlPath
+	if _, err := os.Stat(bin); err != nil {
+		if bin, err = exec.LookPath("checkpointctl"); err != nil {
+			if os.Getenv("CI") == "true" {
+				t.Fatal("checkpointctl is not installed (hack/ must install it for CI)")
+			}
+			t.Skip("checkpointctl not installed")
+		}
+	}
+	for _, comp := range []string{CompressionZstd, CompressionNone} {
+		t.Run(comp, func(t *testing.T) {
+			s := newTestStore(t)
+			key := mustKey(t, "default/c1")
+			commit(t, s, key, makeStaging(t, stagingOpts{pages: 1 << 20, optional: true}), comp)
+			img := current(t, s, key)
+			out, err := exec.Command(bin, "show", img.ArchivePath()).CombinedOutput()
+			if err != nil {
+				t.Fatalf("checkpointctl show: %v\n%s", err, out)
+			}
+			for _, want := range []string{"containerd", "ctr", "1.0 MiB"} {
+				if !strings.Contains(string(out), want) {
+					t.Errorf("checkpointctl show does not mention %q:\n%s", want, out)
+				}
+			}
+			t.Logf("\n%s", out)
+		})
+	}
+}

@@ -1,0 +1,97 @@
+package ckpt
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+)
+
+func TestLockExcludesAndWaits(t *testing.T) {
+	s := newTestStore(t)
+	key := mustKey(t, "default/c1")
+	unlock, err := s.Lock(context.Background(), key)
+	must(t, err)
+
+	if _, err := s.TryLock(key); !errors.Is(err, ErrBusy) {
+		t.Fatalf("TryLock on a held lock: err = %v, want ErrBusy", err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	if _, err := s.Lock(ctx, key); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Lock with a deadline: err = %v, want DeadlineExceeded", err)
+	}
+
+	got := make(chan error)
+	go func() {
+		u, err := s.Lock(context.Background(), key)
+		if err == nil {
+			u()
+		}
+		got <- err
+	}()
+	select {
+	case err := <-got:
+		t.Fatalf("second Lock returned while the first was held: %v", err)
+	case <-time.After(30 * time.Millisecond):
+	}
+	unlock()
+	if err := <-got; err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestLockStartsOverWhenTheFolderWasRemoved(t *testing.T) {
+	s := newTestStore(t)
+	key := mustKey(t, "default/c1")
+	unlock, err := s.Lock(context.Background(), key)
+	must(t, err)
+	got := make(chan error)
+	go func() {
+		u, err := s.Lock(context.Background(), key)
+		if err == nil {
+			// The lock must be on the file that is at the path now.
+			if _, serr := os.Stat(filepath.Join(s.keyDir(key), lockFile)); serr != nil {
+				err = serr
+			}
+			u()
+		}
+		got <- err
+	}()
+	time.Sleep(20 * time.Millisecond) // let it open the old lock file and wait
+	// What GC does to an empty key folder, lock held.
+	must(t, os.Remove(filepath.Join(s.keyDir(key), lockFile)))
+	must(t, os.Remove(s.keyDir(key)))
+	unlock()
+	if err := <-got; err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestSymlinkedKeyFolderIsRefused(t *testing.T) {
+	s := newTestStore(t)
+	key := mustKey(t, "default/c1")
+	elsewhere := t.TempDir()
+	commit(t, s, mustKey(t, "default/real"), makeStaging(t, stagingOpts{}), CompressionZstd)
+	must(t, os.Symlink(elsewhere, s.keyDir(key)))
+
+	if _, err := s.Current(key); !errors.Is(err, ErrCorrupt) {
+		t.Errorf("Current: err = %v, want ErrCorrupt", err)
+	}
+	if _, err := s.Commit(context.Background(), key, makeStaging(t, stagingOpts{}), testMeta(), CommitOptions{}); !errors.Is(err, errSymlink) {
+		t.Errorf("Commit: err = %v, want a refusal", err)
+	}
+	if _, err := s.TryLock(key); err == nil {
+		t.Errorf("TryLock accepted a symlinked folder")
+	}
+	entries, err := s.List(context.Background(), false)
+	must(t, err)
+	if len(entries) != 2 || entries[0].Status != StatusCorrupt || entries[1].Status != StatusComplete {
+		t.Errorf("List = %+v", entries)
+	}
+	if got := folderNames(t, elsewhere); len(got) != 0 {
+		t.Errorf("something was written through the symlink: %v", got)
+	}
+}
