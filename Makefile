@@ -6,16 +6,20 @@ PREFIX   ?= /usr/local
 VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS  := -s -w -X github.com/arch-ckpt/arch/pkg/hookcli.Version=$(VERSION)
 GOFLAGS_BUILD := -trimpath -ldflags "$(LDFLAGS)"
+BIN      ?= bin
 export PATH := /usr/local/sbin:/usr/local/bin:/usr/local/go/bin:$(PATH)
-export CGO_ENABLED := 0
 
 .PHONY: all build install-deps test unit e2e fuzz lint bench demo install clean
 
 all: build
 
+# arch-wrapper needs cgo for its pass-through fast path (pkg/fastpath),
+# linked statically; osusergo,netgo keep glibc's NSS out of the static
+# binary (archive/tar looks user names up). arch-hook is pure Go. Tests build
+# through this target too (BIN=dir), so there is one recipe.
 build:
-	$(GO) build $(GOFLAGS_BUILD) -o bin/arch-wrapper ./cmd/arch-wrapper
-	$(GO) build $(GOFLAGS_BUILD) -o bin/arch-hook ./cmd/arch-hook
+	CGO_ENABLED=1 $(GO) build $(GOFLAGS_BUILD) -tags osusergo,netgo -o $(BIN)/arch-wrapper ./cmd/arch-wrapper
+	CGO_ENABLED=0 $(GO) build $(GOFLAGS_BUILD) -o $(BIN)/arch-hook ./cmd/arch-hook
 
 install-deps:
 	hack/install-deps.sh
@@ -25,7 +29,7 @@ install-deps:
 test: install-deps build lint unit e2e
 
 unit:
-	$(GO) test -count=1 ./pkg/... ./cmd/...
+	$(GO) test -count=1 -tags osusergo,netgo ./pkg/... ./cmd/... ./internal/...
 
 e2e:
 	ARCH_E2E=1 $(GO) test -count=1 -timeout 25m -v ./e2e/

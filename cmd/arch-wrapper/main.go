@@ -7,6 +7,8 @@ package main
 import (
 	"os"
 
+	// Pass-through calls are handed to runc before the Go runtime starts.
+	_ "github.com/arch-ckpt/arch/pkg/fastpath"
 	"github.com/arch-ckpt/arch/pkg/wrapper"
 )
 

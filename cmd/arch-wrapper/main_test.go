@@ -21,12 +21,9 @@ func TestMain(m *testing.M) {
 		panic(err)
 	}
 	wrapperBin = filepath.Join(dir, "arch-wrapper")
-	out, err := exec.Command("go", "build", "-o", wrapperBin, ".").CombinedOutput()
-	if err != nil {
-		os.Stderr.Write(out)
-		panic(err)
-	}
-	if out, err := exec.Command("go", "build", "-o", filepath.Join(dir, "arch-hook"), "../arch-hook").CombinedOutput(); err != nil {
+	// The Makefile holds the one build recipe (cgo fast path, static, tags).
+	build := exec.Command("make", "-s", "-C", "../..", "build", "BIN="+dir)
+	if out, err := build.CombinedOutput(); err != nil {
 		os.Stderr.Write(out)
 		panic(err)
 	}

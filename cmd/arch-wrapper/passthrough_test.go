@@ -23,12 +23,23 @@ var passthroughLines = [][]string{
 	{"exec", "-t", "c1", "sh", "-c", "echo 'a b'  c"},
 }
 
+// paths are the two ways a pass-through call reaches runc: the C fast path
+// before the Go runtime starts, and the Go path (ARCH_NO_FASTPATH=1). Both
+// must give the same results.
+var paths = map[string][]string{"fast path": nil, "go path": {"ARCH_NO_FASTPATH=1"}}
+
 func TestPassThroughIsExact(t *testing.T) {
+	for pathName, pathEnv := range paths {
+		t.Run(pathName, func(t *testing.T) { testPassThroughIsExact(t, pathEnv) })
+	}
+}
+
+func testPassThroughIsExact(t *testing.T, pathEnv []string) {
 	n := newNode(t, "")
 	for _, argv := range passthroughLines {
 		t.Run(strings.Join(argv, " "), func(t *testing.T) {
 			f := newFakeRunc(t, "echo runc-out; echo runc-err >&2; exit 7")
-			res := run(t, []string{"ARCH_CONFIG=" + n.conf, "ARCH_RUNC=" + f.path, "SECRET=s3cr3t"}, argv...)
+			res := run(t, append([]string{"ARCH_CONFIG=" + n.conf, "ARCH_RUNC=" + f.path, "SECRET=s3cr3t"}, pathEnv...), argv...)
 			if res.code != 7 || res.stdout != "runc-out\n" || res.stderr != "runc-err\n" {
 				t.Fatalf("got %+v; want runc's own output and exit status", res)
 			}
@@ -96,6 +107,12 @@ func TestMissingRealRuncIsReportedInRuncLog(t *testing.T) {
 }
 
 func TestRuncFoundInPathSkipsTheWrapper(t *testing.T) {
+	for pathName, pathEnv := range paths {
+		t.Run(pathName, func(t *testing.T) { testRuncFoundInPathSkipsTheWrapper(t, pathEnv) })
+	}
+}
+
+func testRuncFoundInPathSkipsTheWrapper(t *testing.T, pathEnv []string) {
 	n := newNode(t, "")
 	f := newFakeRunc(t, "echo real")
 	selfDir := t.TempDir()
@@ -103,9 +120,26 @@ func TestRuncFoundInPathSkipsTheWrapper(t *testing.T) {
 	if err := os.Link(wrapperBin, self); err != nil {
 		copyFile(t, wrapperBin, self)
 	}
-	out, err := execCommand(self, []string{"state", "c1"}, []string{"ARCH_CONFIG=" + n.conf, "PATH=" + selfDir + ":" + f.dir + ":/usr/bin:/bin"})
+	out, err := execCommand(self, []string{"state", "c1"}, append([]string{"ARCH_CONFIG=" + n.conf, "PATH=" + selfDir + ":" + f.dir + ":/usr/bin:/bin"}, pathEnv...))
 	if err != nil || out != "real\n" {
 		t.Fatalf("got %q, %v", out, err)
+	}
+}
+
+func TestRuncFromTheConfigurationFile(t *testing.T) {
+	for pathName, pathEnv := range paths {
+		t.Run(pathName, func(t *testing.T) {
+			f := newFakeRunc(t, "echo configured")
+			decoy := newFakeRunc(t, "echo from-path")
+			for _, line := range []string{"runc = " + f.path, "  runc=\"" + f.path + "\"  # the real one"} {
+				n := newNode(t, line+"\n")
+				out, err := execCommand(wrapperBin, []string{"--root", "/r", "state", "c1"},
+					append([]string{"ARCH_CONFIG=" + n.conf, "PATH=" + decoy.dir + ":/usr/bin:/bin"}, pathEnv...))
+				if err != nil || out != "configured\n" {
+					t.Fatalf("config line %q: got %q, %v", line, out, err)
+				}
+			}
+		})
 	}
 }
 

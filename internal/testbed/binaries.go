@@ -65,22 +65,15 @@ func buildBinaries() (Bins, string, error) {
 	tempDirs.Lock()
 	tempDirs.paths = append(tempDirs.paths, dir)
 	tempDirs.Unlock()
-	goBin := filepath.Join(runtime.GOROOT(), "bin", "go")
-	if _, err := os.Stat(goBin); err != nil {
-		if goBin, err = exec.LookPath("go"); err != nil {
-			return Bins{}, "", err
-		}
-	}
 	b := Bins{Wrapper: filepath.Join(dir, "arch-wrapper"), Hook: filepath.Join(dir, "arch-hook")}
-	for out, pkg := range map[string]string{b.Wrapper: "./cmd/arch-wrapper", b.Hook: "./cmd/arch-hook"} {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-		cmd := exec.CommandContext(ctx, goBin, "build", "-o", out, pkg)
-		cmd.Dir = root
-		msg, err := cmd.CombinedOutput()
-		cancel()
-		if err != nil {
-			return Bins{}, "", fmt.Errorf("go build -o %s %s: %v\n%s", out, pkg, err, msg)
-		}
+	// The Makefile holds the one build recipe (cgo, static, tags).
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "make", "-s", "build", "BIN="+dir)
+	cmd.Dir = root
+	cmd.Env = append(os.Environ(), "PATH="+filepath.Join(runtime.GOROOT(), "bin")+":"+os.Getenv("PATH"))
+	if msg, err := cmd.CombinedOutput(); err != nil {
+		return Bins{}, "", fmt.Errorf("make build BIN=%s: %v\n%s", dir, err, msg)
 	}
 	return b, "", nil
 }

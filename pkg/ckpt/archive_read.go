@@ -64,8 +64,8 @@ func (img *Image) read(ctx context.Context, sk sink) error {
 	r := &reader{
 		ctx: ctx,
 		m:   m,
-		raw: newPrefetcher(io.NewSectionReader(img.f, 0, m.Archive.Size)),
-		buf: make([]byte, ioBuf),
+		raw: newPrefetcher(io.NewSectionReader(img.f, 0, m.Archive.Size), bufSize(m.Archive.Size)),
+		buf: make([]byte, bufSize(m.largestFile())),
 		idx: make(map[string]int, len(m.Members)),
 	}
 	defer r.raw.result() // after the decoder is closed: it may be reading
@@ -86,6 +86,12 @@ func (img *Image) read(ctx context.Context, sk sink) error {
 		return err
 	}
 	return r.finish()
+}
+
+// bufSize is the size of a buffer for n bytes of data: ioBuf, or less for
+// small images, which are common and should not cost megabytes.
+func bufSize(n int64) int {
+	return int(min(max(n, 4096), ioBuf))
 }
 
 // checkArchiveSize compares the archive file's size with the manifest's.

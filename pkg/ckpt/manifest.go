@@ -120,3 +120,12 @@ func (m *Manifest) member(name string) *Member {
 	}
 	return nil
 }
+
+// largestFile returns the size of the largest file member.
+func (m *Manifest) largestFile() int64 {
+	var n int64
+	for _, mem := range m.Members {
+		n = max(n, mem.Size)
+	}
+	return n
+}

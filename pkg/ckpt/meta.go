@@ -35,9 +35,9 @@ type CommitOptions struct {
 	// Compression is "zstd" (the default when empty) or "none".
 	Compression string
 	// Progress, when set, is called with the number of archive bytes
-	// written so far, about once per MiB. With zstd it runs on the
-	// encoder's goroutine, not the caller's (never concurrently with
-	// itself): it must be quick and synchronise what it shares.
+	// written to the file so far, about once per MiB. It runs on the
+	// goroutine that writes the file, not the caller's (never concurrently
+	// with itself): it must be quick and synchronise what it shares.
 	Progress func(bytesWritten int64)
 }
 

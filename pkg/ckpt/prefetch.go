@@ -6,7 +6,7 @@ import (
 	"io"
 )
 
-// prefetchBufs is how many ioBuf-sized chunks are read ahead.
+// prefetchBufs is how many chunks are read ahead.
 const prefetchBufs = 4
 
 // prefetcher reads a file ahead in its own goroutine and hashes and counts
@@ -33,7 +33,8 @@ type chunk struct {
 	err error
 }
 
-func newPrefetcher(r io.Reader) *prefetcher {
+// newPrefetcher starts reading r ahead in chunks of chunkSize bytes.
+func newPrefetcher(r io.Reader, chunkSize int) *prefetcher {
 	p := &prefetcher{
 		full: make(chan chunk, prefetchBufs),
 		free: make(chan []byte, prefetchBufs),
@@ -41,7 +42,7 @@ func newPrefetcher(r io.Reader) *prefetcher {
 		done: make(chan struct{}),
 	}
 	for range prefetchBufs {
-		p.free <- make([]byte, ioBuf)
+		p.free <- make([]byte, chunkSize)
 	}
 	go p.run(r)
 	return p

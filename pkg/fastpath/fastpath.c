@@ -1,0 +1,170 @@
+// The C side of package fastpath: decide, before the Go runtime starts,
+// whether a call can go straight to the real runc. It must never change
+// what runc receives and never print anything; when unsure it returns.
+
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+// Global flags of runc that take a separate value (RUNC-CONTRACT.md).
+static const char *global_value_flags[] = {"log", "log-format", "root", "rootless", "criu", NULL};
+static const char *global_bool_flags[] = {"debug", "systemd-cgroup", NULL};
+// Subcommands ARCH never intercepts. create, start, resume, checkpoint and
+// delete (and anything unknown) go to Go.
+static const char *passthrough_cmds[] = {"state", "ps", "exec", "kill", "pause", "events", "update",
+                                         "list", "features", "spec", "run", "restore", "help", NULL};
+
+static int in_list(const char *s, size_t n, const char **list) {
+	for (; *list; list++)
+		if (strlen(*list) == n && strncmp(*list, s, n) == 0)
+			return 1;
+	return 0;
+}
+
+static const char *env_get(char **envp, const char *name) {
+	size_t n = strlen(name);
+	const char *val = NULL;
+	for (; envp && *envp; envp++)
+		if (strncmp(*envp, name, n) == 0 && (*envp)[n] == '=')
+			val = *envp + n + 1; // the last assignment wins, as in Go
+	return val;
+}
+
+// is_passthrough reports whether argv is a call ARCH never touches.
+static int is_passthrough(int argc, char **argv) {
+	int i = 1;
+	while (i < argc && argv[i][0] == '-') {
+		const char *name = argv[i] + 1;
+		if (*name == '-')
+			name++;
+		if (*name == '\0' || *name == '-')
+			return 0; // "-", "--", "---x": let Go decide
+		size_t n = strcspn(name, "=");
+		int has_value = name[n] == '=';
+		if ((n == 7 && strncmp(name, "version", 7) == 0) || (n == 1 && name[0] == 'v'))
+			return 1; // runc --version
+		if (in_list(name, n, global_value_flags)) {
+			i += has_value ? 1 : 2;
+		} else if (in_list(name, n, global_bool_flags)) {
+			i += 1;
+		} else {
+			return 0; // unknown global flag (Docker runtimeArgs...): Go knows better
+		}
+	}
+	if (i >= argc)
+		return 0;
+	return in_list(argv[i], strlen(argv[i]), passthrough_cmds);
+}
+
+static int same_file(const char *path, const struct stat *self) {
+	struct stat st;
+	return stat(path, &st) == 0 && st.st_dev == self->st_dev && st.st_ino == self->st_ino;
+}
+
+static int usable(const char *path, const struct stat *self) {
+	struct stat st;
+	if (path[0] != '/' || stat(path, &st) != 0 || !S_ISREG(st.st_mode) || access(path, X_OK) != 0)
+		return 0;
+	return !same_file(path, self);
+}
+
+// config_runc reads the "runc = PATH" line of ARCH's configuration file.
+// Returns 1 with out set, 0 when the file has no such line (or does not
+// exist and was not named explicitly), -1 when in doubt.
+static int config_runc(char **envp, char *out, size_t outlen) {
+	const char *path = env_get(envp, "ARCH_CONFIG");
+	int explicit = path && *path;
+	if (!explicit)
+		path = "/etc/arch/arch.conf";
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return explicit ? -1 : 0;
+	static char buf[65536];
+	ssize_t len = 0, r;
+	while (len < (ssize_t)sizeof(buf) - 1 && (r = read(fd, buf + len, sizeof(buf) - 1 - len)) > 0)
+		len += r;
+	close(fd);
+	if (r < 0 || len >= (ssize_t)sizeof(buf) - 1)
+		return -1;
+	buf[len] = '\0';
+	int found = 0;
+	for (char *line = buf; line && *line;) {
+		char *next = strchr(line, '\n');
+		if (next)
+			*next++ = '\0';
+		char *hash = strchr(line, '#');
+		if (hash)
+			*hash = '\0';
+		while (*line == ' ' || *line == '\t')
+			line++;
+		if (strncmp(line, "runc", 4) == 0) {
+			char *p = line + 4;
+			while (*p == ' ' || *p == '\t')
+				p++;
+			if (*p == '=') {
+				p++;
+				while (*p == ' ' || *p == '\t')
+					p++;
+				char *end = p + strlen(p);
+				while (end > p && (end[-1] == ' ' || end[-1] == '\t' || end[-1] == '\r'))
+					*--end = '\0';
+				if (end - p >= 2 && ((*p == '"' && end[-1] == '"') || (*p == '\'' && end[-1] == '\''))) {
+					p++;
+					*--end = '\0';
+				}
+				if (strlen(p) >= outlen)
+					return -1;
+				strcpy(out, p); // the last line wins, as in Go
+				found = 1;
+			}
+		}
+		line = next;
+	}
+	return found;
+}
+
+// find_runc mirrors realrunc.Locate: ARCH_RUNC, else the configuration's
+// runc, else the first runc in PATH that is not this binary.
+static int find_runc(char **envp, char *out, size_t outlen) {
+	struct stat self;
+	if (stat("/proc/self/exe", &self) != 0)
+		return 0;
+	const char *env = env_get(envp, "ARCH_RUNC");
+	if (env && *env) {
+		if (strlen(env) >= outlen || !usable(env, &self))
+			return 0;
+		strcpy(out, env);
+		return 1;
+	}
+	int c = config_runc(envp, out, outlen);
+	if (c < 0)
+		return 0;
+	if (c == 1)
+		return *out ? usable(out, &self) : 0;
+	const char *path = env_get(envp, "PATH");
+	for (const char *dir = path; dir && *dir;) {
+		const char *colon = strchr(dir, ':');
+		size_t n = colon ? (size_t)(colon - dir) : strlen(dir);
+		if (n > 0 && dir[0] == '/' && n + 6 < outlen) {
+			memcpy(out, dir, n);
+			strcpy(out + n, "/runc");
+			if (usable(out, &self))
+				return 1;
+		}
+		dir = colon ? colon + 1 : NULL;
+	}
+	return 0;
+}
+
+void arch_fastpath(int argc, char **argv, char **envp) {
+	const char *off = env_get(envp, "ARCH_NO_FASTPATH");
+	if (argc < 2 || (off && *off) || !is_passthrough(argc, argv))
+		return;
+	static char runc[4096];
+	if (!find_runc(envp, runc, sizeof(runc)))
+		return;
+	execve(runc, argv, envp);
+	// execve failed: Go will try again and report it.
+}
