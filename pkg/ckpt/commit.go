@@ -1,6 +1,7 @@
 package ckpt
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"os"
@@ -55,7 +56,8 @@ func (s *Store) Commit(ctx context.Context, key Key, staging string, meta Meta, 
 		return nil, fmt.Errorf("commit: %w", err)
 	}
 	defer l.release()
-	if m.ImageID, err = newImageID(now); err != nil {
+	// Named after the lock is taken, so that image IDs sort in commit order.
+	if m.ImageID, err = newImageID(s.now()); err != nil {
 		return nil, fmt.Errorf("commit %s: %w", key, err)
 	}
 	m.Archive = Archive{Name: archiveName(m.ImageID, compression), Compression: compression}
@@ -64,7 +66,6 @@ func (s *Store) Commit(ctx context.Context, key Key, staging string, meta Meta, 
 		return nil, fmt.Errorf("commit %s: %w", key, err)
 	}
 	if err := installManifest(ctx, dir, m); err != nil {
-		removeFile(dir, m.Archive.Name)
 		return nil, fmt.Errorf("commit %s: %w", key, err)
 	}
 	// The new image is current. Whatever else is in the folder is the
@@ -146,8 +147,15 @@ func writeArchive(ctx context.Context, dir string, m *Manifest, plan []source, p
 	return nil
 }
 
-// installManifest makes m the current image of dir.
-func installManifest(ctx context.Context, dir string, m *Manifest) error {
+// installManifest makes m the current image of dir. On failure the image
+// of dir is what it was before, and m's archive is removed: a caller told
+// that the commit failed must not find its image restored later.
+func installManifest(ctx context.Context, dir string, m *Manifest) (err error) {
+	defer func() {
+		if err != nil {
+			removeFile(dir, m.Archive.Name)
+		}
+	}()
 	if err := m.check(); err != nil {
 		return fmt.Errorf("new manifest fails its own checks: %w", err)
 	}
@@ -155,8 +163,21 @@ func installManifest(ctx context.Context, dir string, m *Manifest) error {
 	if err != nil {
 		return err
 	}
+	path := filepath.Join(dir, manifestFile)
+	prev, _ := readSmallFile(path, maxManifestSize) // nil: no (usable) previous image
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	return atomicfile.WriteFile(filepath.Join(dir, manifestFile), data, filePerm)
+	err = atomicfile.WriteFile(path, data, filePerm)
+	if err != nil {
+		// The rename may have happened before the folder's fsync failed.
+		if now, rerr := readSmallFile(path, maxManifestSize); rerr == nil && bytes.Equal(now, data) {
+			if prev != nil {
+				atomicfile.WriteFile(path, prev, filePerm)
+			} else {
+				os.Remove(path)
+			}
+		}
+	}
+	return err
 }

@@ -253,3 +253,53 @@ func TestImageStaysReadableWhileReplaced(t *testing.T) {
 	must(t, img.Verify(context.Background()))
 	must(t, img.Unpack(context.Background(), filepath.Join(t.TempDir(), "dst")))
 }
+
+func TestConcurrentCommitsAndReadersNeverSeeHalfAnImage(t *testing.T) {
+	s := newTestStore(t)
+	key := mustKey(t, "default/c1")
+	staging := makeStaging(t, stagingOpts{pages: 256 << 10})
+	commit(t, s, key, staging, CompressionZstd)
+
+	done := make(chan struct{})
+	readErr := make(chan error, 1)
+	go func() {
+		defer close(readErr)
+		for {
+			select {
+			case <-done:
+				return
+			default:
+			}
+			img, err := s.Current(key)
+			if err == nil {
+				err = img.Verify(context.Background())
+				img.Close()
+			}
+			if err != nil {
+				readErr <- err
+				return
+			}
+		}
+	}()
+	errs := make(chan error)
+	for i := range 4 {
+		go func() {
+			comp := []string{CompressionZstd, CompressionNone}[i%2]
+			_, err := s.Commit(context.Background(), key, staging, testMeta(), CommitOptions{Compression: comp})
+			errs <- err
+		}()
+	}
+	for range 4 {
+		must(t, <-errs)
+	}
+	close(done)
+	if err := <-readErr; err != nil {
+		t.Fatalf("a reader saw a broken image: %v", err)
+	}
+	img := current(t, s, key)
+	want := []string{lockFile, img.Manifest.Archive.Name, manifestFile}
+	slices.Sort(want)
+	if got := folderNames(t, s.keyDir(key)); !slices.Equal(got, want) {
+		t.Fatalf("folder holds %v, want %v", got, want)
+	}
+}

@@ -114,7 +114,7 @@ func (g *gc) folder(folder string) {
 	case errors.Is(err, ErrCorrupt):
 		st, serr := os.Lstat(filepath.Join(dir, manifestFile))
 		if serr != nil || !g.expired(st.ModTime()) {
-			skip(fmt.Sprintf("corrupt image kept until it is older than %s: %v", g.olderThan, err))
+			skip(fmt.Sprintf("corrupt image left alone until it is older than olderThan: %v", err))
 			return
 		}
 		g.removeImage(folder, dir, nil, gone, fmt.Sprintf("corrupt image: %v", err))

@@ -49,7 +49,7 @@ func (s *Store) Current(key Key) (*Image, error) {
 		return nil, fmt.Errorf("%w: zero Key", ErrBadKey)
 	}
 	dir := s.keyDir(key)
-	for {
+	for attempt := 1; ; attempt++ {
 		m, err := readManifest(dir, key)
 		if err != nil {
 			return nil, err
@@ -58,7 +58,7 @@ func (s *Store) Current(key Key) (*Image, error) {
 		f, _, err := openRegular(p)
 		if errors.Is(err, fs.ErrNotExist) {
 			// A commit may have replaced the image between the two reads.
-			if again, err2 := readManifest(dir, key); err2 == nil && again.ImageID != m.ImageID {
+			if again, err2 := readManifest(dir, key); err2 == nil && again.ImageID != m.ImageID && attempt < 5 {
 				continue
 			}
 			return nil, fmt.Errorf("%w: key %s: image %s: archive %s named by the manifest is missing", ErrCorrupt, key, m.ImageID, m.Archive.Name)

@@ -111,16 +111,6 @@ func (m *Manifest) marshal() ([]byte, error) {
 	return append(data, '\n'), nil
 }
 
-// member returns the member called name, or nil.
-func (m *Manifest) member(name string) *Member {
-	for i := range m.Members {
-		if m.Members[i].Name == name {
-			return &m.Members[i]
-		}
-	}
-	return nil
-}
-
 // largestFile returns the size of the largest file member.
 func (m *Manifest) largestFile() int64 {
 	var n int64

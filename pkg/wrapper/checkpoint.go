@@ -1,11 +1,14 @@
 package wrapper
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -48,6 +51,7 @@ func (c *call) checkpoint() (int, bool) {
 
 	ctx, cancel := context.WithTimeout(context.Background(), c.cfg.CheckpointTimeout)
 	defer cancel()
+	ph := newPhases()
 	r := c.runner()
 	st, err := r.State(ctx, c.cmd.ID)
 	if err != nil || (st.Status != "running" && st.Status != "paused") {
@@ -63,7 +67,8 @@ func (c *call) checkpoint() (int, bool) {
 		}
 		weFroze = true
 	}
-	manifest, err := c.dumpAndCommit(ctx, r, rec, &log)
+	ph.done("freeze")
+	manifest, err := c.dumpAndCommit(ctx, r, rec, ph, &log)
 	if err != nil {
 		c.thawAfterFailure(r, weFroze, &log)
 		if errors.Is(err, realrunc.ErrTimeout) || errors.Is(ctx.Err(), context.DeadlineExceeded) {
@@ -77,14 +82,15 @@ func (c *call) checkpoint() (int, bool) {
 	if err := records.Save(rec); err != nil {
 		log.Warn().Err(err).Msg("checkpoint: cannot record the checkpoint; the poststop hook may remove a restored image")
 	}
-	if err := c.stopFrozen(r, &log); err != nil {
+	if err := c.stopFrozen(r, st.Pid, &log); err != nil {
 		// The image is committed; the container could not be stopped. Say so:
 		// the caller must not believe it is gone.
 		c.failCheckpoint("arch-wrapper: checkpoint committed but the container could not be stopped: "+err.Error(), err)
 		return exitArchError, true
 	}
+	ph.done("stop")
 	log.Info().Strs("argv", c.argvForLog()).Str("image", manifest.ImageID).
-		Int64("bytes", manifest.Archive.Size).Msg("checkpoint committed, container stopped")
+		Int64("bytes", manifest.Archive.Size).Dict("phases", ph.dict()).Msg("checkpoint committed, container stopped")
 	return 0, true
 }
 
@@ -99,7 +105,7 @@ func (c *call) failCheckpoint(msg string, err error) {
 }
 
 // dumpAndCommit runs the CRIU dump through runc and commits it.
-func (c *call) dumpAndCommit(ctx context.Context, r *realrunc.Runner, rec *bundle.Record, log *zerolog.Logger) (*ckpt.Manifest, error) {
+func (c *call) dumpAndCommit(ctx context.Context, r *realrunc.Runner, rec *bundle.Record, ph *phases, log *zerolog.Logger) (*ckpt.Manifest, error) {
 	if err := os.MkdirAll(c.cfg.StagingDir, 0o700); err != nil {
 		return nil, fmt.Errorf("create staging folder: %w", err)
 	}
@@ -114,7 +120,6 @@ func (c *call) dumpAndCommit(ctx context.Context, r *realrunc.Runner, rec *bundl
 	dump.Set("work-path", filepath.Join(staging, "work"))
 	dump.SetBool("leave-running")
 	log.Info().Strs("argv", c.argvForLog()).Strs("rewritten", dump.Render()).Msg("checkpoint: dumping")
-	started := time.Now()
 	stdio, err := c.stdioWithStatusFd()
 	if err != nil {
 		return nil, err
@@ -125,7 +130,7 @@ func (c *call) dumpAndCommit(ctx context.Context, r *realrunc.Runner, rec *bundl
 		c.copyDumpLog(staging)
 		return nil, fmt.Errorf("CRIU dump: %w", err)
 	}
-	dumped := time.Now()
+	ph.done("dump")
 	c.copyDumpLog(staging)
 	if err := arrangeStaging(staging); err != nil {
 		return nil, err
@@ -134,6 +139,7 @@ func (c *call) dumpAndCommit(ctx context.Context, r *realrunc.Runner, rec *bundl
 	if err != nil {
 		return nil, err
 	}
+	ph.done("meta")
 	store, err := ckpt.New(rec.Store)
 	if err != nil {
 		return nil, err
@@ -146,10 +152,11 @@ func (c *call) dumpAndCommit(ctx context.Context, r *realrunc.Runner, rec *bundl
 	if err != nil {
 		return nil, fmt.Errorf("commit to %s: %w", rec.Store, err)
 	}
+	ph.done("commit")
 	if err := c.fillCallerImagePath(staging); err != nil {
 		log.Warn().Err(err).Msg("checkpoint: cannot give the caller's --image-path a copy of the dump")
 	}
-	log.Info().Dur("dump", dumped.Sub(started)).Dur("commit", time.Since(dumped)).Msg("checkpoint: committed")
+	ph.done("link")
 	return manifest, nil
 }
 
@@ -181,10 +188,12 @@ func (c *call) thawAfterFailure(r *realrunc.Runner, weFroze bool, log *zerolog.L
 }
 
 // stopFrozen kills the still-frozen container and thaws it so that the kill
-// lands before any of its code runs again, then waits until runc sees it stopped.
-func (c *call) stopFrozen(r *realrunc.Runner, log *zerolog.Logger) error {
+// lands before any of its code runs again, then waits until its init
+// process (pid, from runc state) is gone.
+func (c *call) stopFrozen(r *realrunc.Runner, pid int, log *zerolog.Logger) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
+	init := procStartTime(pid)
 	if err := r.Run(ctx, realrunc.Stdio{}, "kill", "--all", c.cmd.ID, "KILL"); err != nil {
 		if err2 := r.Run(ctx, realrunc.Stdio{}, "kill", c.cmd.ID, "KILL"); err2 != nil {
 			return fmt.Errorf("kill: %w", err2)
@@ -194,14 +203,50 @@ func (c *call) stopFrozen(r *realrunc.Runner, log *zerolog.Logger) error {
 		log.Debug().Err(err).Msg("checkpoint: thaw after kill")
 	}
 	for {
-		st, err := r.State(ctx, c.cmd.ID)
-		if err != nil || st.Status == "stopped" {
+		if exited(pid, init) {
 			return nil
 		}
 		select {
 		case <-ctx.Done():
-			return fmt.Errorf("container still %s after SIGKILL: %w", st.Status, ctx.Err())
-		case <-time.After(20 * time.Millisecond):
+			return fmt.Errorf("container init %d still alive after SIGKILL: %w", pid, ctx.Err())
+		case <-time.After(2 * time.Millisecond):
 		}
 	}
+}
+
+// exited reports whether process pid (started at start, in clock ticks
+// since boot) is gone or a zombie waiting for the shim to reap it. It reads
+// /proc rather than running runc state: the stop is on the checkpoint's
+// critical path.
+func exited(pid int, start string) bool {
+	state, st := procStat(pid)
+	return state == 0 || state == 'Z' || state == 'X' || st != start
+}
+
+func procStartTime(pid int) string {
+	_, st := procStat(pid)
+	return st
+}
+
+// procStat returns the state letter and the start time field of
+// /proc/pid/stat (0, "" when the process does not exist).
+func procStat(pid int) (byte, string) {
+	if pid <= 0 {
+		return 0, ""
+	}
+	data, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return 0, ""
+	}
+	// Fields after the command name, which ends with the last ')': state is
+	// the first (field 3), starttime the 20th after it (field 22).
+	i := bytes.LastIndexByte(data, ')')
+	if i < 0 {
+		return 0, ""
+	}
+	f := strings.Fields(string(data[i+1:]))
+	if len(f) < 20 {
+		return 0, ""
+	}
+	return f[0][0], f[19]
 }

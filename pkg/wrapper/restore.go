@@ -22,6 +22,7 @@ import (
 // then been undone.
 func (c *call) tryRestore(b *bundle.Bundle, rec *bundle.Record, key ckpt.Key) (code int, restored bool) {
 	log := c.logger().With().Str("key", rec.Key).Logger()
+	ph := newPhases()
 	store, err := ckpt.New(rec.Store)
 	if err != nil {
 		log.Warn().Err(err).Msg("restore: checkpoint store unusable, starting fresh")
@@ -38,14 +39,15 @@ func (c *call) tryRestore(b *bundle.Bundle, rec *bundle.Record, key ckpt.Key) (c
 	defer img.Close()
 	m := img.Manifest
 	log = log.With().Str("image", m.ImageID).Logger()
+	ph.done("open")
 	if reason := archspec.Mismatch(m, b, archspec.Identify(b)); reason != "" {
 		log.Warn().Str("reason", reason).Msg("restore: checkpoint image does not fit this container, starting fresh")
 		return 0, false
 	}
+	ph.done("fit")
 	ctx, cancel := context.WithTimeout(context.Background(), c.cfg.RestoreTimeout)
 	defer cancel()
-	started := time.Now()
-	err = c.restoreFrom(ctx, img, &log)
+	err = c.restoreFrom(ctx, img, ph, &log)
 	if err != nil {
 		if errors.Is(err, realrunc.ErrTimeout) || errors.Is(ctx.Err(), context.DeadlineExceeded) {
 			err = fmt.Errorf("timed out after %s (restore_timeout): %w", c.cfg.RestoreTimeout, err)
@@ -64,12 +66,13 @@ func (c *call) tryRestore(b *bundle.Bundle, rec *bundle.Record, key ckpt.Key) (c
 	if err := store.MarkRestored(key, m.ImageID, ckpt.RestoredInfo{Node: host, ContainerID: c.cmd.ID}); err != nil {
 		log.Warn().Err(err).Msg("restore: cannot mark the image restored")
 	}
-	log.Info().Strs("argv", c.argvForLog()).Dur("took", time.Since(started)).Msg("create turned into restore")
+	ph.done("mark")
+	log.Info().Strs("argv", c.argvForLog()).Dict("phases", ph.dict()).Msg("create turned into restore")
 	return 0, true
 }
 
 // restoreFrom unpacks the image to local staging and runs runc restore.
-func (c *call) restoreFrom(ctx context.Context, img *ckpt.Image, log *zerolog.Logger) error {
+func (c *call) restoreFrom(ctx context.Context, img *ckpt.Image, ph *phases, log *zerolog.Logger) error {
 	if err := os.MkdirAll(c.cfg.StagingDir, 0o700); err != nil {
 		return fmt.Errorf("create staging folder: %w", err)
 	}
@@ -82,6 +85,7 @@ func (c *call) restoreFrom(ctx context.Context, img *ckpt.Image, log *zerolog.Lo
 	if err := img.Unpack(ctx, staging); err != nil {
 		return fmt.Errorf("unpack: %w", err)
 	}
+	ph.done("unpack")
 	restore := c.cmd.Clone()
 	restore.Name = "restore"
 	restore.Remove("no-new-keyring", "preserve-fds", "pidfd-socket", "image-path", "work-path")
@@ -97,6 +101,7 @@ func (c *call) restoreFrom(ctx context.Context, img *ckpt.Image, log *zerolog.Lo
 		c.undoRestore(log)
 		return fmt.Errorf("runc restore: %w", err)
 	}
+	ph.done("restore")
 	return nil
 }
 
@@ -118,4 +123,3 @@ func (c *call) keepRestoreLog(staging string, log *zerolog.Logger) {
 		log.Warn().Str("criu_log", dst).Msg("restore: CRIU log kept")
 	}
 }
-

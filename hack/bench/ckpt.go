@@ -1,0 +1,248 @@
+package main
+
+import (
+	"bufio"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"time"
+)
+
+// checkpointRestore compares, for a container with -mib MiB of touched
+// memory, ARCH's checkpoint (freeze, dump, commit to the store, stop) with a
+// plain `runc checkpoint` (dump and stop), and ARCH's create turned into a
+// restore (validate, unpack, runc restore, start answered) with a plain
+// `runc restore --detach` of the plain image. Each round does one of each.
+func checkpointRestore(args []string) error {
+	fs := flag.NewFlagSet("ckpt", flag.ExitOnError)
+	e := commonFlags(fs)
+	mib := fs.Int("mib", 256, "touched memory of the workload")
+	runs := fs.Int("runs", 5, "rounds")
+	compression := fs.String("compression", "zstd", "ARCH archive compression: zstd or none")
+	fill := fs.String("fill", "random", "memory content: random or zero")
+	fs.Parse(args)
+	work, cleanup, err := workDir(e.work)
+	if err != nil {
+		return err
+	}
+	defer cleanup()
+	lower, err := image(work)
+	if err != nil {
+		return err
+	}
+	conf := filepath.Join(work, "arch.conf")
+	archLog := filepath.Join(work, "arch.log")
+	os.WriteFile(conf, []byte(fmt.Sprintf("runc = %s\nlog_file = %s\nstate_dir = %s/state\nstore = %s/store\nstaging_dir = %s/staging\ncompression = %s\nhook = %s\n",
+		e.runc, archLog, work, work, work, *compression, absPath(e.hook))), 0o644)
+	b := &bench{env: e, work: work, lower: lower, root: filepath.Join(work, "runc"),
+		envv: append(os.Environ(), "ARCH_CONFIG="+conf), archLog: archLog, runcLog: filepath.Join(work, "runc.log"),
+		args: []string{"/memtouch", fmt.Sprint(*mib), *fill}}
+
+	var plainCk, archCk, plainRs, archRs, dumpPart, commitPart []time.Duration
+	var size int64
+	for i := 0; i < *runs; i++ {
+		r, err := b.round(i)
+		if err != nil {
+			return err
+		}
+		plainCk, archCk = append(plainCk, r.plainCkpt), append(archCk, r.archCkpt)
+		plainRs, archRs = append(plainRs, r.plainRestore), append(archRs, r.archRestore)
+		dumpPart, commitPart = append(dumpPart, r.dump), append(commitPart, r.commit)
+		size = r.size
+	}
+	header()
+	what := fmt.Sprintf("%d MiB %s", *mib, *fill)
+	row("checkpoint "+what+", "+*compression+" (ARCH vs runc checkpoint)", median(archCk), median(plainCk), "<=1.10+archive")
+	row("  ARCH's dump part (runc checkpoint --leave-running)", median(dumpPart), median(plainCk), "")
+	row("  ARCH's archive write (commit to the store)", median(commitPart), median(plainCk), "")
+	row("  checkpoint minus archive write", median(archCk)-median(commitPart), median(plainCk), "<= 1.10")
+	row("restore "+what+", "+*compression+" (create->running vs runc restore)", median(archRs), median(plainRs), "<= 1.15")
+	fmt.Printf("image: %d MiB touched memory -> archive %.1f MiB (%s)\n", *mib, float64(size)/(1<<20), *compression)
+	return nil
+}
+
+type bench struct {
+	env                                 *env
+	work, lower, root, archLog, runcLog string
+	envv                                []string
+	args                                []string
+}
+
+type roundResult struct {
+	plainCkpt, archCkpt, plainRestore, archRestore, dump, commit time.Duration
+	size                                                         int64
+}
+
+func (b *bench) round(i int) (roundResult, error) {
+	var r roundResult
+	// Plain runc: run, checkpoint (dump + stop), restore from the image.
+	pb := filepath.Join(b.work, fmt.Sprintf("plain-%d", i))
+	if err := bundle(pb, b.lower, b.args, nil); err != nil {
+		return r, err
+	}
+	defer unmountBundle(pb)
+	pid := fmt.Sprintf("plain-%d-%d", os.Getpid(), i)
+	defer b.kill(b.env.runc, pid)
+	if err := b.start(b.env.runc, pb, pid); err != nil {
+		return r, err
+	}
+	img := filepath.Join(b.work, "img-"+pid)
+	var err error
+	if r.plainCkpt, err = b.timed(b.env.runc, "checkpoint", "--image-path", img, pid); err != nil {
+		return r, err
+	}
+	runQuiet(b.env.runc, "--root", b.root, "delete", "-f", pid)
+	// The restore needs the files the dump saw: a fresh overlay would lose
+	// /tmp/ready, so the same rootfs is used (as runc restore users do).
+	if r.plainRestore, err = b.timed(b.env.runc, "restore", "--detach", "--image-path", img, "--bundle", pb, pid); err != nil {
+		return r, err
+	}
+	runQuiet(b.env.runc, "--root", b.root, "delete", "-f", pid)
+	os.RemoveAll(img)
+
+	// ARCH: the same container enabled, through arch-wrapper.
+	ab := filepath.Join(b.work, fmt.Sprintf("arch-%d", i))
+	if err := bundle(ab, b.lower, b.args, []string{"ARCH_ENABLE=1", "ARCH_CHECKPOINT_KEY=bench"}); err != nil {
+		return r, err
+	}
+	defer unmountBundle(ab)
+	aid := fmt.Sprintf("arch-%d-%d", os.Getpid(), i)
+	defer b.kill(b.env.runc, aid)
+	if err := b.start(b.env.wrapper, ab, aid); err != nil {
+		return r, err
+	}
+	aimg := filepath.Join(b.work, "img-"+aid)
+	if r.archCkpt, err = b.timed(b.env.wrapper, "checkpoint", "--image-path", aimg, aid); err != nil {
+		return r, err
+	}
+	r.dump, r.commit, r.size = b.lastCommit()
+	runQuiet(b.env.wrapper, "--root", b.root, "delete", "-f", aid)
+	os.RemoveAll(aimg)
+	// A new container of the same workload: ARCH restores it at create.
+	rb := filepath.Join(b.work, fmt.Sprintf("arch-restore-%d", i))
+	if err := bundle(rb, b.lower, b.args, []string{"ARCH_ENABLE=1", "ARCH_CHECKPOINT_KEY=bench"}); err != nil {
+		return r, err
+	}
+	defer unmountBundle(rb)
+	rid := aid + "-r"
+	defer b.kill(b.env.runc, rid)
+	t0 := time.Now()
+	if err := b.call(b.env.wrapper, "create", "--bundle", rb, "--pid-file", filepath.Join(rb, "init.pid"), rid); err != nil {
+		return r, err
+	}
+	if err := b.call(b.env.wrapper, "start", rid); err != nil {
+		return r, err
+	}
+	r.archRestore = time.Since(t0)
+	if !b.restoredLogged(rid) {
+		return r, fmt.Errorf("round %d: ARCH did not restore %s (see %s)", i, rid, b.archLog)
+	}
+	runQuiet(b.env.wrapper, "--root", b.root, "kill", rid, "KILL")
+	runQuiet(b.env.wrapper, "--root", b.root, "delete", "-f", rid)
+	return r, nil
+}
+
+// kill removes a container whatever its state (cleanup after errors).
+func (b *bench) kill(bin, id string) {
+	runQuiet(bin, "--root", b.root, "delete", "-f", id)
+}
+
+// start runs a container (create + start) and waits for its memory to be touched.
+func (b *bench) start(bin, dir, id string) error {
+	if err := b.call(bin, "create", "--bundle", dir, "--pid-file", filepath.Join(dir, "init.pid"), id); err != nil {
+		return err
+	}
+	if err := b.call(bin, "start", id); err != nil {
+		return err
+	}
+	deadline := time.Now().Add(2 * time.Minute)
+	for time.Now().Before(deadline) {
+		if _, err := os.Stat(filepath.Join(dir, "upper", "tmp", "ready")); err == nil {
+			return nil
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	return fmt.Errorf("%s never became ready", id)
+}
+
+func (b *bench) call(bin string, args ...string) error {
+	os.Truncate(b.runcLog, 0)
+	cmd := exec.Command(bin, append([]string{"--root", b.root, "--log", b.runcLog}, args...)...)
+	cmd.Env = b.envv
+	devnull, _ := os.OpenFile(os.DevNull, os.O_RDWR, 0)
+	defer devnull.Close()
+	// A container inherits the stdio of create/restore: /dev/null, never a
+	// pipe the bench would wait on or a file CRIU could not dump. runc's
+	// errors go to its --log file.
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = devnull, devnull, devnull
+	if err := cmd.Run(); err != nil {
+		msg, _ := os.ReadFile(b.runcLog)
+		return fmt.Errorf("%s %v: %v: %s", filepath.Base(bin), args, err, lastLines(string(msg), 3))
+	}
+	return nil
+}
+
+func (b *bench) timed(bin string, args ...string) (time.Duration, error) {
+	t0 := time.Now()
+	err := b.call(bin, args...)
+	return time.Since(t0), err
+}
+
+// lastCommit reads ARCH's log for the last checkpoint's dump and commit
+// durations and the archive size.
+func (b *bench) lastCommit() (dump, commit time.Duration, size int64) {
+	var last map[string]any
+	defer func() { fmt.Fprintf(os.Stderr, "bench: ARCH checkpoint phases (ms): %v\n", last) }()
+	f, err := os.Open(b.archLog)
+	if err != nil {
+		return
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	for sc.Scan() {
+		var m map[string]any
+		if json.Unmarshal(sc.Bytes(), &m) != nil {
+			continue
+		}
+		if m["msg"] == "checkpoint committed, container stopped" {
+			ph, _ := m["phases"].(map[string]any)
+			dump, commit = ms(ph["dump"]), ms(ph["commit"])
+			if v, ok := m["bytes"].(float64); ok {
+				size = int64(v)
+			}
+			last = ph
+		}
+	}
+	return
+}
+
+func (b *bench) restoredLogged(id string) bool {
+	data, _ := os.ReadFile(b.archLog)
+	return strings.Contains(string(data), `"id":"`+id+`"`) && strings.Contains(string(data), "create turned into restore")
+}
+
+func lastLines(s string, n int) string {
+	lines := strings.Split(strings.TrimSpace(s), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
+}
+
+func ms(v any) time.Duration {
+	f, _ := v.(float64)
+	return time.Duration(f * float64(time.Millisecond))
+}
+
+func absPath(p string) string {
+	a, err := filepath.Abs(p)
+	if err != nil {
+		return p
+	}
+	return a
+}

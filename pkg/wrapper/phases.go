@@ -1,0 +1,38 @@
+package wrapper
+
+import (
+	"time"
+
+	"github.com/rs/zerolog"
+)
+
+// phases times the steps of a long call (checkpoint, restore) for the log:
+// the operator sees where the time went, the benchmark reads it.
+type phases struct {
+	last  time.Time
+	start time.Time
+	names []string
+	durs  []time.Duration
+}
+
+func newPhases() *phases {
+	now := time.Now()
+	return &phases{last: now, start: now}
+}
+
+// done ends the current step under name.
+func (p *phases) done(name string) {
+	now := time.Now()
+	p.names = append(p.names, name)
+	p.durs = append(p.durs, now.Sub(p.last))
+	p.last = now
+}
+
+// dict is the steps as a log field (milliseconds), plus the total.
+func (p *phases) dict() *zerolog.Event {
+	d := zerolog.Dict()
+	for i, n := range p.names {
+		d = d.Dur(n, p.durs[i])
+	}
+	return d.Dur("total", time.Since(p.start))
+}
