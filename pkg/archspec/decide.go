@@ -3,6 +3,8 @@ package archspec
 import (
 	"fmt"
 
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+
 	"github.com/arch-ckpt/arch/pkg/bundle"
 	"github.com/arch-ckpt/arch/pkg/ckpt"
 )
@@ -31,15 +33,15 @@ func (d *Decision) ParsedKey() ckpt.Key { return d.key }
 // Usable reports whether ARCH will checkpoint and restore this container.
 func (d *Decision) Usable() bool { return d.Enabled && d.Problem == "" }
 
-// Decide derives the decision for a container in containerd namespace ns
-// with id, given the node's default store.
-func Decide(b *bundle.Bundle, ns, id, defaultStore string) *Decision {
+// Decide derives the decision for a container (its OCI spec) in containerd
+// namespace ns with id, given the node's default store.
+func Decide(spec *specs.Spec, ns, id, defaultStore string) *Decision {
 	d := &Decision{}
-	d.Enabled, d.Why = bundle.Enabled(b.Spec)
+	d.Enabled, d.Why = bundle.Enabled(spec)
 	if !d.Enabled {
 		return d
 	}
-	raw, source := bundle.RawKey(b.Spec, ns, id)
+	raw, source := bundle.RawKey(spec, ns, id)
 	d.KeySource = source
 	key, err := ckpt.ParseKey(raw)
 	if err != nil {
@@ -47,7 +49,7 @@ func Decide(b *bundle.Bundle, ns, id, defaultStore string) *Decision {
 		return d
 	}
 	d.key, d.Key = key, key.String()
-	store, ssrc, err := bundle.StorePath(b.Spec, defaultStore)
+	store, ssrc, err := bundle.StorePath(spec, defaultStore)
 	if err != nil {
 		d.Warnings = append(d.Warnings, err.Error())
 	}

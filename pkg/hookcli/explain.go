@@ -112,7 +112,7 @@ func hookPathFor(configured string) string {
 
 func explain(ctx context.Context, b *bundle.Bundle, ns, id, defaultStore, hookPath string) *Explanation {
 	x := &Explanation{Bundle: b.Dir, Namespace: ns, ID: id}
-	d := archspec.Decide(b, ns, id, defaultStore)
+	d := archspec.Decide(b.Spec, ns, id, defaultStore)
 	x.Decision = d
 	switch {
 	case !d.Enabled:

@@ -27,7 +27,7 @@ func (c *call) create() (int, bool) {
 		return 0, false
 	}
 	ns := runccmd.Namespace(c.root())
-	d := archspec.Decide(b, ns, id, c.cfg.Store)
+	d := archspec.Decide(b.Spec, ns, id, c.cfg.Store)
 	if !d.Enabled {
 		// A container with a reused id may have left a record behind.
 		records.Remove(c.root(), id)
