@@ -148,3 +148,45 @@ func TestCheckpointTimeoutLeavesContainerRunning(t *testing.T) {
 	}
 	must(t, n.Cleanup(ns, id))
 }
+
+// TestFailedRestoreStartsFresh: when runc restore itself fails (here CRIU
+// on node B cannot run), ARCH undoes the half-made container and runs the
+// original create: the workload starts fresh and is RUNNING.
+func TestFailedRestoreStartsFresh(t *testing.T) {
+	store := t.TempDir()
+	a := newArchNode(t, "ok-criu", store, "")
+	fake := t.TempDir()
+	must(t, os.WriteFile(filepath.Join(fake, "criu"), []byte("#!/bin/sh\necho broken criu >&2\nexit 1\n"), 0o755))
+	b := newArchNode(t, "bad-criu", store, "",
+		testbed.WithEnv("PATH", fake+":/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"))
+	env := map[string]string{"ARCH_CHECKPOINT_KEY": "jobs/fails-to-restore"}
+	a.run(t, testbed.CCounterRef, "src", env)
+	waitLogAbove(t, a.TaskLog(ns, "src"), 5)
+	_, err := a.TaskCheckpoint(ns, "src", true)
+	must(t, err)
+	must(t, a.WaitStatus(ns, "src", testbed.StatusStopped, statusTimeout))
+
+	b.run(t, testbed.CCounterRef, "dst", env)
+	waitLogAbove(t, b.TaskLog(ns, "dst"), 2)
+	// runc restore prints its error on its stderr, which is the container's
+	// (CRIU hands runc's stdio to the restored process): that one line
+	// precedes the fresh count. See README, Limits.
+	raw, err := os.ReadFile(b.TaskLog(ns, "dst"))
+	must(t, err)
+	lines := strings.Split(strings.TrimSpace(string(raw)), "\n")
+	for len(lines) > 0 && strings.Contains(lines[0], "CRIU") {
+		lines = lines[1:]
+	}
+	if len(lines) == 0 || lines[0] != "1" {
+		t.Fatalf("after a failed restore the task log is %q; want a fresh count from 1", raw)
+	}
+	if log := b.archLog(); !strings.Contains(log, "restore failed, starting fresh") {
+		t.Fatalf("node B's ARCH log does not report the failed restore:\n%s", log)
+	}
+	// The image is still there for a node that can restore it.
+	if manifest(t, store, "jobs/fails-to-restore") == nil {
+		t.Fatal("a failed restore removed the image")
+	}
+	must(t, a.Cleanup(ns, "src"))
+	must(t, b.Cleanup(ns, "dst"))
+}

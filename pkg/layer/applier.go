@@ -35,6 +35,10 @@ func newApplier(ctx context.Context, root *rootDir, backupName string) *applier 
 	}
 }
 
+// maxCachedDirs bounds the directory descriptors Apply keeps open; past
+// it the cache starts over.
+var maxCachedDirs = 4096
+
 func (a *applier) closeDirs() {
 	for k, fd := range a.dirs {
 		unix.Close(fd)

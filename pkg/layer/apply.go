@@ -109,6 +109,9 @@ func (a *applier) run(f *os.File, deleted []string) error {
 		if err != nil {
 			return fmt.Errorf("read archive: %w", err)
 		}
+		if len(a.dirs) > maxCachedDirs {
+			a.closeDirs() // between entries no descriptor is in use
+		}
 		if applyEntryHook != nil {
 			if err := applyEntryHook(n, h); err != nil {
 				return err

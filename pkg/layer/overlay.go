@@ -6,6 +6,7 @@ package layer
 import (
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 
@@ -19,6 +20,9 @@ type Overlay struct {
 	Lower      []string // top-most first, as in the lowerdir option
 	Upper      string   // the writable layer
 	Work       string
+	// DataLower are data-only lower layers (after "::" in lowerdir, or
+	// datadir+): they hold the data of metacopy files, not a view.
+	DataLower []string
 }
 
 // ErrNotOverlay means the rootfs is not an overlay mount (another
@@ -44,7 +48,37 @@ func FindOverlay(rootfs string) (*Overlay, error) {
 	if m.FSType != "overlay" {
 		return nil, fmt.Errorf("%w: %s is %s", ErrNotOverlay, target, m.FSType)
 	}
-	return parseOverlayOptions(target, m.VFSOptions)
+	o, err := parseOverlayOptions(target, m.VFSOptions)
+	if err != nil {
+		return nil, err
+	}
+	o.resolveRelativeLowers()
+	return o, nil
+}
+
+// resolveRelativeLowers makes relative lowerdirs absolute. containerd
+// mounts with lowerdirs relative to its snapshots folder (from inside it)
+// when the absolute option would not fit a page; the mount table then
+// shows them relative. The snapshots folder is found from the upperdir
+// (<snapshots>/<id>/fs); a path that cannot be found stays as it was.
+func (o *Overlay) resolveRelativeLowers() {
+	bases := []string{filepath.Dir(filepath.Dir(o.Upper)), filepath.Dir(o.Upper)}
+	fix := func(ls []string) {
+		for i, l := range ls {
+			if filepath.IsAbs(l) {
+				continue
+			}
+			for _, b := range bases {
+				p := filepath.Join(b, l)
+				if fi, err := os.Stat(p); err == nil && fi.IsDir() {
+					ls[i] = p
+					break
+				}
+			}
+		}
+	}
+	fix(o.Lower)
+	fix(o.DataLower)
 }
 
 // parseOverlayOptions reads lowerdir, upperdir and workdir from overlay's
@@ -55,9 +89,21 @@ func parseOverlayOptions(mountpoint, opts string) (*Overlay, error) {
 		k, v, _ := strings.Cut(opt, "=")
 		switch k {
 		case "lowerdir":
+			data := false
 			for _, l := range splitEscaped(v, ':') {
-				o.Lower = append(o.Lower, unescape(l))
+				switch {
+				case l == "":
+					data = true // "::": data-only layers follow
+				case data:
+					o.DataLower = append(o.DataLower, unescape(l))
+				default:
+					o.Lower = append(o.Lower, unescape(l))
+				}
 			}
+		case "lowerdir+":
+			o.Lower = append(o.Lower, unescape(v))
+		case "datadir+":
+			o.DataLower = append(o.DataLower, unescape(v))
 		case "upperdir":
 			o.Upper = unescape(v)
 		case "workdir":

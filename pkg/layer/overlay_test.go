@@ -32,6 +32,40 @@ func TestParseOverlayOptionsEscapes(t *testing.T) {
 	}
 }
 
+func TestParseOverlayOptionsDataOnlyLayers(t *testing.T) {
+	o, err := parseOverlayOptions("/r", `lowerdir=/l1:/l2::/d1::/d2,upperdir=/u,workdir=/w`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(o.Lower, []string{"/l1", "/l2"}) || !reflect.DeepEqual(o.DataLower, []string{"/d1", "/d2"}) {
+		t.Fatalf("got %+v", o)
+	}
+	o, err = parseOverlayOptions("/r", `lowerdir+=/l1,lowerdir+=/l2,datadir+=/d1,upperdir=/u,workdir=/w`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(o.Lower, []string{"/l1", "/l2"}) || !reflect.DeepEqual(o.DataLower, []string{"/d1"}) {
+		t.Fatalf("got %+v", o)
+	}
+}
+
+func TestRelativeLowerdirsResolveFromTheSnapshotsFolder(t *testing.T) {
+	snaps := t.TempDir()
+	for _, d := range []string{"1/fs", "2/fs", "3/fs"} {
+		if err := os.MkdirAll(filepath.Join(snaps, d), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	o, err := parseOverlayOptions("/r", "lowerdir=2/fs:1/fs,upperdir="+snaps+"/3/fs,workdir="+snaps+"/3/work")
+	if err != nil {
+		t.Fatal(err)
+	}
+	o.resolveRelativeLowers()
+	if !reflect.DeepEqual(o.Lower, []string{snaps + "/2/fs", snaps + "/1/fs"}) {
+		t.Fatalf("got %v", o.Lower)
+	}
+}
+
 func TestReadOnlyOverlayIsNotCapturable(t *testing.T) {
 	if _, err := parseOverlayOptions("/r", "lowerdir=/a:/b"); !errors.Is(err, ErrNotOverlay) {
 		t.Fatalf("err = %v", err)

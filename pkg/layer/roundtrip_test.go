@@ -129,3 +129,14 @@ func TestCaptureWritesTheEcosystemLayout(t *testing.T) {
 		}
 	}
 }
+
+func TestApplyWithoutADirectoryCacheGivesTheSameView(t *testing.T) {
+	lower, mergedA, ckpt, _ := captureWorkload(t)
+	defer func(n int) { maxCachedDirs = n }(maxCachedDirs)
+	maxCachedDirs = 0
+	mergedB, _ := mountOverlay(t, lower)
+	j, err := Apply(context.Background(), mergedB, ckpt, ApplyOptions{})
+	check(t, err)
+	check(t, j.Commit())
+	sameListing(t, "A vs B", listing(t, mergedA, notCompared...), listing(t, mergedB, notCompared...))
+}

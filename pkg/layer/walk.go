@@ -131,9 +131,10 @@ func (w *walker) stat(base, rel string) (*entry, []xattr, error) {
 }
 
 // dir handles the directory rel (already sent): its deletions if it hides
-// lower content, then its children. merged means base is the merged view
-// (below a redirected directory), where overlay's markers do not show.
-// hidden means an ancestor was opaque, so its deletions are already known.
+// lower content, then its children. base is the upperdir, or the merged
+// view below a renamed (redirected) directory, where overlay's markers do
+// not show. hidden means an ancestor hides the lower layers already, so
+// its deletions are known.
 func (w *walker) dir(base, rel string, xs []xattr, hidden bool) error {
 	if !hidden && base == w.ov.Upper {
 		if _, redirected := overlayXattr(xs, "redirect"); redirected {

@@ -2,6 +2,7 @@ package layer
 
 import (
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -39,8 +40,27 @@ func isOpaque(xs []xattr) bool {
 // first) the way overlay does: a name in a higher layer hides the same
 // name below, whiteouts hide, opaque directories stop the descent.
 type lowerStack struct {
-	layers []string
-	xr     xattrReader
+	layers  []string
+	xr      xattrReader
+	checked bool
+}
+
+// check makes sure every layer can be read: a layer that cannot be found
+// would silently hide nothing.
+func (s *lowerStack) check() error {
+	if s.checked {
+		return nil
+	}
+	for _, l := range s.layers {
+		if !filepath.IsAbs(l) {
+			return fmt.Errorf("lower layer %q is not an absolute path", l)
+		}
+		if fi, err := os.Stat(l); err != nil || !fi.IsDir() {
+			return fmt.Errorf("lower layer %s cannot be read: %v", l, err)
+		}
+	}
+	s.checked = true
+	return nil
 }
 
 // lowerEntry is one visible name in a lower directory.
@@ -53,6 +73,9 @@ type lowerEntry struct {
 // root), sorted by name. A rel that is not a directory in the merged lower
 // view gives nothing.
 func (s *lowerStack) list(rel string) ([]lowerEntry, error) {
+	if err := s.check(); err != nil {
+		return nil, err
+	}
 	seen := map[string]bool{} // name -> hidden or taken by a higher layer
 	var out []lowerEntry
 	for _, l := range s.layers {
