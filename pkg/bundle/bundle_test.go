@@ -173,3 +173,15 @@ func TestRecordFilesArePrivate(t *testing.T) {
 		t.Fatalf("record folder mode %v", dst.Mode().Perm())
 	}
 }
+
+func TestLoadRefusesASymlinkedConfig(t *testing.T) {
+	dir := t.TempDir()
+	outside := filepath.Join(t.TempDir(), "config.json")
+	os.WriteFile(outside, []byte(`{"ociVersion":"1.0.2","process":{"env":["ARCH_ENABLE=1"]}}`), 0o644)
+	if err := os.Symlink(outside, filepath.Join(dir, ConfigName)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Load(dir); err == nil {
+		t.Fatal("a config.json symlinked out of the bundle was read")
+	}
+}
