@@ -78,26 +78,42 @@ func truncateArchive(t *testing.T, store, key string) {
 	must(t, os.Truncate(p, st.Size()/2))
 }
 
-// dropDumpLog rewrites a plain-tar image without its dump.log member and
-// fixes the manifest's archive size and checksum, so that the only defect
-// is the missing member.
+// dropDumpLog removes the dump.log member of a plain-tar image (see
+// rewriteArchive: the missing member is the only defect).
 func dropDumpLog(t *testing.T, store, key string) {
+	rewriteArchive(t, store, key, func(name string, data []byte) ([]byte, bool) { return data, name != "dump.log" })
+}
+
+// rewriteArchive rewrites a plain-tar image member by member (edit returns
+// the new content and whether to keep the member) and fixes the manifest's
+// sizes and checksums, so that only what edit did is wrong with the image.
+func rewriteArchive(t *testing.T, store, key string, edit func(name string, data []byte) ([]byte, bool)) {
+	t.Helper()
 	p := archivePath(t, store, key)
 	in, err := os.Open(p)
 	must(t, err)
 	var out bytes.Buffer
 	tr, tw := tar.NewReader(in), tar.NewWriter(&out)
+	sums := map[string][2]any{}
 	for {
 		h, err := tr.Next()
 		if err == io.EOF {
 			break
 		}
 		must(t, err)
-		if h.Name == "dump.log" {
+		data, err := io.ReadAll(tr)
+		must(t, err)
+		data, keep := edit(h.Name, data)
+		if !keep {
 			continue
 		}
+		if h.Typeflag == tar.TypeReg {
+			h.Size = int64(len(data))
+			sum := sha256.Sum256(data)
+			sums[h.Name] = [2]any{len(data), hex.EncodeToString(sum[:])}
+		}
 		must(t, tw.WriteHeader(h))
-		_, err = io.Copy(tw, tr)
+		_, err = tw.Write(data)
 		must(t, err)
 	}
 	must(t, tw.Close())
@@ -109,6 +125,12 @@ func dropDumpLog(t *testing.T, store, key string) {
 	b, err := os.ReadFile(mp)
 	must(t, err)
 	must(t, json.Unmarshal(b, &m))
+	for _, mem := range m["members"].([]any) {
+		mm := mem.(map[string]any)
+		if s, ok := sums[mm["name"].(string)]; ok {
+			mm["size"], mm["sha256"] = s[0], s[1]
+		}
+	}
 	sum := sha256.Sum256(out.Bytes())
 	arch := m["archive"].(map[string]any)
 	arch["size"], arch["sha256"] = out.Len(), hex.EncodeToString(sum[:])

@@ -135,10 +135,17 @@ func (c *call) dumpAndCommit(ctx context.Context, r *realrunc.Runner, rec *bundl
 	if err := arrangeStaging(staging); err != nil {
 		return nil, err
 	}
-	meta, err := c.checkpointMeta(rec)
+	b, err := bundle.Load(rec.Bundle)
 	if err != nil {
 		return nil, err
 	}
+	capture, err := captureFiles(ctx, b, staging, log)
+	if err != nil {
+		return nil, fmt.Errorf("capture the writable layer: %w", err)
+	}
+	ph.done("files")
+	meta := c.checkpointMeta(rec, b)
+	meta.Capture = capture
 	ph.done("meta")
 	store, err := ckpt.New(rec.Store)
 	if err != nil {

@@ -11,11 +11,7 @@ import (
 )
 
 // checkpointMeta describes the container for the manifest and config.dump.
-func (c *call) checkpointMeta(rec *bundle.Record) (ckpt.Meta, error) {
-	b, err := bundle.Load(rec.Bundle)
-	if err != nil {
-		return ckpt.Meta{}, err
-	}
+func (c *call) checkpointMeta(rec *bundle.Record, b *bundle.Bundle) ckpt.Meta {
 	ident := archspec.Identify(b)
 	if ident.Note != "" {
 		c.logger().Info().Str("reason", ident.Note).Msg("checkpoint: image layers not fingerprinted")
@@ -40,5 +36,5 @@ func (c *call) checkpointMeta(rec *bundle.Record) (ckpt.Meta, error) {
 		CreatedAt:      created,
 		CheckpointedAt: time.Now().UTC(),
 		Spec:           b.Raw,
-	}, nil
+	}
 }

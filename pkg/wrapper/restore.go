@@ -47,7 +47,7 @@ func (c *call) tryRestore(b *bundle.Bundle, rec *bundle.Record, key ckpt.Key) (c
 	ph.done("fit")
 	ctx, cancel := context.WithTimeout(context.Background(), c.cfg.RestoreTimeout)
 	defer cancel()
-	err = c.restoreFrom(ctx, img, ph, &log)
+	err = c.restoreFrom(ctx, img, b, ph, &log)
 	if err != nil {
 		if errors.Is(err, realrunc.ErrTimeout) || errors.Is(ctx.Err(), context.DeadlineExceeded) {
 			err = fmt.Errorf("timed out after %s (restore_timeout): %w", c.cfg.RestoreTimeout, err)
@@ -72,7 +72,7 @@ func (c *call) tryRestore(b *bundle.Bundle, rec *bundle.Record, key ckpt.Key) (c
 }
 
 // restoreFrom unpacks the image to local staging and runs runc restore.
-func (c *call) restoreFrom(ctx context.Context, img *ckpt.Image, ph *phases, log *zerolog.Logger) error {
+func (c *call) restoreFrom(ctx context.Context, img *ckpt.Image, b *bundle.Bundle, ph *phases, log *zerolog.Logger) error {
 	if err := os.MkdirAll(c.cfg.StagingDir, 0o700); err != nil {
 		return fmt.Errorf("create staging folder: %w", err)
 	}
@@ -86,6 +86,14 @@ func (c *call) restoreFrom(ctx context.Context, img *ckpt.Image, ph *phases, log
 		return fmt.Errorf("unpack: %w", err)
 	}
 	ph.done("unpack")
+	// The files go into the new container's rootfs before CRIU opens them
+	// (it refuses a file whose size changed); the journal undoes exactly
+	// ARCH's own changes if the restore fails.
+	journal, err := applyFiles(ctx, img.Manifest, b, staging, log)
+	if err != nil {
+		return err
+	}
+	ph.done("files")
 	restore := c.cmd.Clone()
 	restore.Name = "restore"
 	restore.Remove("no-new-keyring", "preserve-fds", "pidfd-socket", "image-path", "work-path")
@@ -99,9 +107,11 @@ func (c *call) restoreFrom(ctx context.Context, img *ckpt.Image, ph *phases, log
 	if err := r.Run(ctx, realrunc.Inherit(), argv...); err != nil {
 		c.keepRestoreLog(staging, log)
 		c.undoRestore(log)
+		journal.rollback(log)
 		return fmt.Errorf("runc restore: %w", err)
 	}
 	ph.done("restore")
+	journal.commit(log)
 	return nil
 }
 
