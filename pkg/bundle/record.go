@@ -40,6 +40,17 @@ type Record struct {
 	// CheckpointedImage is the image an ARCH checkpoint committed before it
 	// stopped the container: the poststop hook must keep it.
 	CheckpointedImage string `json:"checkpointedImage,omitempty"`
+	// Checkpointing is set while an ARCH checkpoint runs, until the
+	// container is stopped: if the wrapper dies in between, the next ARCH
+	// call on the container settles what the store holds.
+	Checkpointing *InFlight `json:"checkpointing,omitempty"`
+}
+
+// InFlight is a checkpoint that has started and not finished.
+type InFlight struct {
+	Started time.Time `json:"started"`
+	// ImageID is set once the image is committed.
+	ImageID string `json:"imageID,omitempty"`
 }
 
 // RecordVersion is the current record format.

@@ -65,6 +65,9 @@ func (s *Store) Commit(ctx context.Context, key Key, staging string, meta Meta, 
 	if err := writeArchive(ctx, dir, m, plan, opt.Progress); err != nil {
 		return nil, fmt.Errorf("commit %s: %w", key, err)
 	}
+	if opt.BeforeInstall != nil {
+		opt.BeforeInstall()
+	}
 	if err := installManifest(ctx, dir, m); err != nil {
 		return nil, fmt.Errorf("commit %s: %w", key, err)
 	}

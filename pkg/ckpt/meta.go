@@ -39,6 +39,11 @@ type CommitOptions struct {
 	// goroutine that writes the file, not the caller's (never concurrently
 	// with itself): it must be quick and synchronise what it shares.
 	Progress func(bytesWritten int64)
+	// BeforeInstall, when set, is called once the new archive is durable
+	// under its final name and before the manifest names it: the last
+	// moment at which a crash leaves the previous image current. The
+	// fault-injection tests stop there.
+	BeforeInstall func()
 }
 
 func (m *Meta) check() error {

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"runtime"
 	"syscall"
 	"time"
 )
@@ -21,6 +22,8 @@ type Runner struct {
 	Env    []string
 	// KillGrace is how long a timed-out call gets after SIGTERM before SIGKILL.
 	KillGrace time.Duration
+	// OnStart, when set, is called once the child runs (fault injection).
+	OnStart func()
 }
 
 // Stdio says where the child's standard streams and extra descriptors go.
@@ -54,16 +57,26 @@ var ErrTimeout = errors.New("runc call timed out")
 
 // Run runs `runc <Global> args...`. The child gets its own process group so
 // that a timeout kills runc and the CRIU it started, not only runc.
+// Run locks the calling goroutine to its OS thread for the child's life:
+// Pdeathsig follows the thread that started the child.
 func (r *Runner) Run(ctx context.Context, stdio Stdio, args ...string) error {
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
 	argv := append(append([]string{}, r.Global...), args...)
 	cmd := exec.Command(r.Path, argv...)
 	cmd.Args[0] = "runc"
 	cmd.Env = r.Env
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = stdio.Stdin, stdio.Stdout, stdio.Stderr
 	cmd.ExtraFiles = stdio.ExtraFiles
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	// Pdeathsig: a runc that ARCH started dies with ARCH (an OOM kill of the
+	// wrapper must not leave a restore or a dump going on that nobody
+	// will account for; CRIU aborts when its runc peer is gone).
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("start runc %v: %w", args, err)
+	}
+	if r.OnStart != nil {
+		r.OnStart()
 	}
 	done := make(chan error, 1)
 	go func() { done <- cmd.Wait() }()

@@ -48,6 +48,12 @@ func (c *call) checkpoint() (int, bool) {
 	}
 	defer unlock()
 	log := c.logger().With().Str("key", rec.Key).Logger()
+	if rec, err = records.Load(c.root(), c.cmd.ID); err != nil {
+		c.warn("arch-wrapper: unreadable ARCH record ("+err.Error()+"); plain runc checkpoint", err)
+		return 0, false
+	}
+	c.settleCheckpoint(rec, &log)
+	sweepStaging(c.cfg.StagingDir, &log)
 
 	ctx, cancel := context.WithTimeout(context.Background(), c.cfg.CheckpointTimeout)
 	defer cancel()
@@ -68,8 +74,17 @@ func (c *call) checkpoint() (int, bool) {
 		weFroze = true
 	}
 	ph.done("freeze")
+	c.fault(faultCheckpointFrozen)
+	rec.Checkpointing = &bundle.InFlight{Started: time.Now().UTC()}
+	if err := records.Save(rec); err != nil {
+		c.thawAfterFailure(r, weFroze, &log)
+		c.failCheckpoint("arch-wrapper: checkpoint: cannot save the record: "+err.Error(), err)
+		return exitArchError, true
+	}
 	manifest, err := c.dumpAndCommit(ctx, r, rec, ph, &log)
 	if err != nil {
+		rec.Checkpointing = nil
+		records.Save(rec)
 		c.thawAfterFailure(r, weFroze, &log)
 		if errors.Is(err, realrunc.ErrTimeout) || errors.Is(ctx.Err(), context.DeadlineExceeded) {
 			err = fmt.Errorf("timed out after %s (checkpoint_timeout): %w", c.cfg.CheckpointTimeout, err)
@@ -77,18 +92,28 @@ func (c *call) checkpoint() (int, bool) {
 		c.failCheckpoint("arch-wrapper: checkpoint failed, the container keeps running: "+err.Error(), err)
 		return exitArchError, true
 	}
+	rec.Checkpointing.ImageID = manifest.ImageID
+	if err := records.Save(rec); err != nil {
+		log.Warn().Err(err).Msg("checkpoint: cannot record the committed image")
+	}
+	c.fault(faultCheckpointCommitted)
+	if err := c.stopFrozen(r, st.Pid, &log); err != nil {
+		// The container lives on past its image: the image is stale.
+		c.discardImage(rec, manifest.ImageID, &log)
+		rec.Checkpointing = nil
+		records.Save(rec)
+		c.thawAfterFailure(r, weFroze, &log)
+		c.failCheckpoint("arch-wrapper: checkpoint failed: the container could not be stopped after the commit ("+err.Error()+"); image discarded, the container keeps running", err)
+		return exitArchError, true
+	}
+	ph.done("stop")
+	c.fault(faultCheckpointStopped)
+	rec.Checkpointing = nil
 	rec.CheckpointedImage = manifest.ImageID
 	rec.SkipResume = true
 	if err := records.Save(rec); err != nil {
 		log.Warn().Err(err).Msg("checkpoint: cannot record the checkpoint; the poststop hook may remove a restored image")
 	}
-	if err := c.stopFrozen(r, st.Pid, &log); err != nil {
-		// The image is committed; the container could not be stopped. Say so:
-		// the caller must not believe it is gone.
-		c.failCheckpoint("arch-wrapper: checkpoint committed but the container could not be stopped: "+err.Error(), err)
-		return exitArchError, true
-	}
-	ph.done("stop")
 	log.Info().Strs("argv", c.argvForLog()).Str("image", manifest.ImageID).
 		Int64("bytes", manifest.Archive.Size).Dict("phases", ph.dict()).Msg("checkpoint committed, container stopped")
 	return 0, true
@@ -109,7 +134,7 @@ func (c *call) dumpAndCommit(ctx context.Context, r *realrunc.Runner, rec *bundl
 	if err := os.MkdirAll(c.cfg.StagingDir, 0o700); err != nil {
 		return nil, fmt.Errorf("create staging folder: %w", err)
 	}
-	staging, err := os.MkdirTemp(c.cfg.StagingDir, "dump-"+c.cmd.ID+"-")
+	staging, err := newStaging(c.cfg.StagingDir, "dump", c.cmd.ID)
 	if err != nil {
 		return nil, fmt.Errorf("create staging folder: %w", err)
 	}
@@ -126,6 +151,7 @@ func (c *call) dumpAndCommit(ctx context.Context, r *realrunc.Runner, rec *bundl
 	}
 	// dump carries the caller's global flags already: run it without the runner's.
 	dumper := &realrunc.Runner{Path: r.Path, Env: r.Env}
+	dumper.OnStart = c.faultWhenFilled(faultCheckpointDump, filepath.Join(staging, "checkpoint"))
 	if err := dumper.Run(ctx, stdio, dump.Render()...); err != nil {
 		c.copyDumpLog(staging)
 		return nil, fmt.Errorf("CRIU dump: %w", err)
@@ -155,7 +181,13 @@ func (c *call) dumpAndCommit(ctx context.Context, r *realrunc.Runner, rec *bundl
 	if err != nil {
 		return nil, err
 	}
-	manifest, err := store.Commit(ctx, key, staging, meta, ckpt.CommitOptions{Compression: c.cfg.Compression})
+	var progress func(int64)
+	if f := c.faultOnce(faultCheckpointArchive); f != nil {
+		progress = func(int64) { f() }
+	}
+	manifest, err := store.Commit(ctx, key, staging, meta, ckpt.CommitOptions{
+		Compression: c.cfg.Compression, Progress: progress, BeforeInstall: c.faultOnce(faultCheckpointArchived),
+	})
 	if err != nil {
 		return nil, fmt.Errorf("commit to %s: %w", rec.Store, err)
 	}
@@ -180,6 +212,20 @@ func arrangeStaging(staging string) error {
 		}
 	}
 	return os.RemoveAll(filepath.Join(staging, "work"))
+}
+
+// discardImage removes an image this checkpoint committed but must not keep.
+func (c *call) discardImage(rec *bundle.Record, imageID string, log *zerolog.Logger) {
+	store, err := ckpt.New(rec.Store)
+	if err == nil {
+		var key ckpt.Key
+		if key, err = ckpt.ParseKey(rec.Key); err == nil {
+			_, err = store.RemoveIfCurrent(key, imageID)
+		}
+	}
+	if err != nil {
+		log.Error().Err(err).Str("image", imageID).Msg("checkpoint: cannot discard the image")
+	}
 }
 
 // thawAfterFailure puts the container back the way the caller left it.

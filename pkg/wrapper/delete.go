@@ -21,6 +21,10 @@ func (c *call) delete() (int, bool) {
 		return 0, false
 	}
 	defer unlock()
+	if rec, err := records.Load(c.root(), c.cmd.ID); err == nil && rec.Checkpointing != nil {
+		// Settle before the poststop hook reads the record.
+		c.settleCheckpoint(rec, c.logger())
+	}
 	// The caller's exact arguments, stdio and fds: only ARCH's cleanup follows.
 	r := &realrunc.Runner{Path: c.runc, Env: c.env}
 	err = r.Run(context.Background(), realrunc.Inherit(), c.argv[1:]...)

@@ -76,12 +76,16 @@ func (c *call) restoreFrom(ctx context.Context, img *ckpt.Image, b *bundle.Bundl
 	if err := os.MkdirAll(c.cfg.StagingDir, 0o700); err != nil {
 		return fmt.Errorf("create staging folder: %w", err)
 	}
-	staging, err := os.MkdirTemp(c.cfg.StagingDir, "restore-"+c.cmd.ID+"-")
+	sweepStaging(c.cfg.StagingDir, log)
+	staging, err := newStaging(c.cfg.StagingDir, "restore", c.cmd.ID)
 	if err != nil {
 		return fmt.Errorf("create staging folder: %w", err)
 	}
 	// CRIU has read every image file once runc restore returns.
 	defer os.RemoveAll(staging)
+	if f := c.faultWhenFilled(faultRestoreUnpack, staging); f != nil {
+		f()
+	}
 	if err := img.Unpack(ctx, staging); err != nil {
 		return fmt.Errorf("unpack: %w", err)
 	}
@@ -94,6 +98,7 @@ func (c *call) restoreFrom(ctx context.Context, img *ckpt.Image, b *bundle.Bundl
 		return err
 	}
 	ph.done("files")
+	c.fault(faultRestoreApplied)
 	restore := c.cmd.Clone()
 	restore.Name = "restore"
 	restore.Remove("no-new-keyring", "preserve-fds", "pidfd-socket", "image-path", "work-path")
@@ -103,7 +108,7 @@ func (c *call) restoreFrom(ctx context.Context, img *ckpt.Image, b *bundle.Bundl
 	restore.SetBool("no-subreaper")
 	argv := restore.Render()
 	log.Info().Strs("argv", c.argvForLog()).Strs("rewritten", argv).Msg("restore: running")
-	r := &realrunc.Runner{Path: c.runc, Env: c.env}
+	r := &realrunc.Runner{Path: c.runc, Env: c.env, OnStart: c.faultOnce(faultRestoreRunc)}
 	if err := r.Run(ctx, realrunc.Inherit(), argv...); err != nil {
 		c.keepRestoreLog(staging, log)
 		c.undoRestore(log)

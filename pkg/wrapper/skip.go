@@ -21,7 +21,7 @@ func (c *call) skipOnce(what string, mark func(*bundle.Record) *bool) (int, bool
 		c.logger().Warn().Err(err).Msg(what + ": unreadable record; passing to runc")
 		return 0, false
 	}
-	if !*mark(rec) {
+	if !*mark(rec) && rec.Checkpointing == nil {
 		return 0, false // the common case: nothing to skip, no lock taken
 	}
 	unlock, err := records.Lock(c.root(), c.cmd.ID)
@@ -30,7 +30,19 @@ func (c *call) skipOnce(what string, mark func(*bundle.Record) *bool) (int, bool
 		return 0, false
 	}
 	defer unlock()
-	if rec, err = records.Load(c.root(), c.cmd.ID); err != nil || !*mark(rec) {
+	if rec, err = records.Load(c.root(), c.cmd.ID); err != nil {
+		return 0, false
+	}
+	if rec.Checkpointing != nil {
+		// The wrapper of a checkpoint died; this is the caller's resume
+		// (or a start) that follows it.
+		stopped := c.settleCheckpoint(rec, c.logger())
+		if what == "resume" && stopped {
+			c.logger().Info().Msg("resume of a container stopped by an interrupted checkpoint answered")
+			return 0, true
+		}
+	}
+	if !*mark(rec) {
 		return 0, false
 	}
 	*mark(rec) = false
