@@ -97,7 +97,9 @@ func TestMigrationToAnotherNode(t *testing.T) {
 }
 
 // TestImageRemovedWhenRestoredContainerFinishes: a restored container that
-// stops on its own takes its image with it, so the next run starts fresh.
+// finishes on its own takes its image with it, so the next run starts
+// fresh; one stopped by the caller (ctr task kill: an eviction, a drain)
+// has not finished and keeps it.
 func TestImageRemovedWhenRestoredContainerFinishes(t *testing.T) {
 	n := newArchNode(t, "finish", "", "")
 	id := "finisher"
@@ -108,11 +110,23 @@ func TestImageRemovedWhenRestoredContainerFinishes(t *testing.T) {
 	must(t, err)
 	must(t, n.WaitStatus(ns, id, testbed.StatusStopped, statusTimeout))
 	n.remove(t, id)
+
+	// Restored, then stopped by the caller: the image stays.
 	n.run(t, testbed.CCounterRef, id, nil)
-	if manifest(t, n.arch.Store, key) == nil {
-		t.Fatal("image gone right after the restore")
-	}
 	must(t, n.Kill(ns, id, "SIGTERM"))
+	must(t, n.WaitStatus(ns, id, testbed.StatusStopped, statusTimeout))
+	n.remove(t, id)
+	if manifest(t, n.arch.Store, key) == nil {
+		t.Fatal("the image of a restored container stopped by ctr task kill is gone")
+	}
+
+	// Restored again, then finishing on its own (its init exits): the image goes.
+	n.run(t, testbed.CCounterRef, id, nil)
+	res, err := n.Exec(ns, id, "kill", "-TERM", "1")
+	must(t, err)
+	if res.ExitCode != 0 {
+		t.Fatalf("kill 1 inside the container: %+v", res)
+	}
 	must(t, n.WaitStatus(ns, id, testbed.StatusStopped, statusTimeout))
 	n.remove(t, id)
 	if m := manifest(t, n.arch.Store, key); m != nil {

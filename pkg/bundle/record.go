@@ -40,6 +40,10 @@ type Record struct {
 	// CheckpointedImage is the image an ARCH checkpoint committed before it
 	// stopped the container: the poststop hook must keep it.
 	CheckpointedImage string `json:"checkpointedImage,omitempty"`
+	// StopRequested: the caller asked the container to stop (a terminating
+	// `runc kill`, or `delete --force` of a live one): it did not finish on
+	// its own, so the poststop hook keeps the image it was restored from.
+	StopRequested bool `json:"stopRequested,omitempty"`
 	// Checkpointing is set while an ARCH checkpoint runs, until the
 	// container is stopped: if the wrapper dies in between, the next ARCH
 	// call on the container settles what the store holds.

@@ -11,9 +11,9 @@
 // Global flags of runc that take a separate value (RUNC-CONTRACT.md).
 static const char *global_value_flags[] = {"log", "log-format", "root", "rootless", "criu", NULL};
 static const char *global_bool_flags[] = {"debug", "systemd-cgroup", NULL};
-// Subcommands ARCH never intercepts. create, start, resume, checkpoint and
-// delete (and anything unknown) go to Go.
-static const char *passthrough_cmds[] = {"state", "ps", "exec", "kill", "pause", "events", "update",
+// Subcommands ARCH never intercepts. create, start, resume, checkpoint,
+// kill and delete (and anything unknown) go to Go.
+static const char *passthrough_cmds[] = {"state", "ps", "exec", "pause", "events", "update",
                                          "list", "features", "spec", "run", "restore", "help", NULL};
 
 static int in_list(const char *s, size_t n, const char **list) {

@@ -4,7 +4,7 @@
 // Go runtime even starts. Importing it (for its side effect) installs a C
 // constructor, as runc's own nsexec does, that runs when the wrapper binary
 // is loaded: if the command line is one ARCH never touches (state, ps, exec,
-// kill, pause, events, update, features, --version, ...) and the real runc
+// pause, events, update, features, --version, ...) and the real runc
 // can be found without doubt, it execve()s runc with the exact argv and
 // environment. Anything else, or any doubt, returns to Go, which has the full
 // logic (and the logs). The Go runtime's start-up is most of what a

@@ -140,6 +140,7 @@ func TestPoststopRemovesTheImageOfAFinishedRestoredContainer(t *testing.T) {
 		{"restored, finished on its own", func(id string) bundle.Record { return bundle.Record{RestoredFrom: id} }, true},
 		{"stopped by an ARCH checkpoint", func(id string) bundle.Record { return bundle.Record{RestoredFrom: id, CheckpointedImage: "newer"} }, false},
 		{"never restored", func(string) bundle.Record { return bundle.Record{} }, false},
+		{"restored, then killed or force-deleted", func(id string) bundle.Record { return bundle.Record{RestoredFrom: id, StopRequested: true} }, false},
 		{"restored from an older image", func(string) bundle.Record { return bundle.Record{RestoredFrom: "20200101T000000Z-aaaaaaaa"} }, false},
 	}
 	for _, c := range cases {

@@ -21,9 +21,10 @@ type ociState struct {
 }
 
 // runPoststop runs when runc deletes an enabled container. If the container
-// was restored from an image and stopped on its own (not by an ARCH
-// checkpoint), that image has served its purpose: remove it, so that the
-// next run of the workload starts fresh. It always exits 0: from runc 1.2 a
+// was restored from an image and finished on its own (not stopped by an
+// ARCH checkpoint, nor by a caller's kill or forced delete), that image has
+// served its purpose: remove it, so that the next run of the workload
+// starts fresh. It always exits 0: from runc 1.2 a
 // failing poststop hook fails `runc delete`, and ARCH must never be the
 // reason a container cannot be deleted.
 func runPoststop(e *env, args []string) int {
@@ -56,6 +57,8 @@ func runPoststop(e *env, args []string) int {
 		log.Info().Str("image", rec.CheckpointedImage).Msg("stopped by an ARCH checkpoint: image kept for the next create")
 	case rec.RestoredFrom == "":
 		log.Debug().Msg("container was not restored: nothing to remove")
+	case rec.StopRequested:
+		log.Info().Str("image", rec.RestoredFrom).Msg("stopped at the caller's request, not finished: image kept for the next create")
 	default:
 		key, err := ckpt.ParseKey(rec.Key)
 		if err != nil {

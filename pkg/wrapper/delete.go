@@ -21,9 +21,16 @@ func (c *call) delete() (int, bool) {
 		return 0, false
 	}
 	defer unlock()
-	if rec, err := records.Load(c.root(), c.cmd.ID); err == nil && rec.Checkpointing != nil {
+	if rec, err := records.Load(c.root(), c.cmd.ID); err == nil {
 		// Settle before the poststop hook reads the record.
-		c.settleCheckpoint(rec, c.logger())
+		stopped := c.settleCheckpoint(rec, c.logger())
+		if c.cmd.Bool("force") && !stopped && !rec.StopRequested {
+			// delete --force of a live container stops it: not on its own.
+			rec.StopRequested = true
+			if err := records.Save(rec); err != nil {
+				c.logger().Warn().Err(err).Msg("delete: cannot note the stop request")
+			}
+		}
 	}
 	// The caller's exact arguments, stdio and fds: only ARCH's cleanup follows.
 	r := &realrunc.Runner{Path: c.runc, Env: c.env}

@@ -95,6 +95,8 @@ func (c *call) dispatch() (code int, handled bool) {
 		return c.checkpoint()
 	case "delete":
 		return c.delete()
+	case "kill":
+		return c.kill()
 	}
 	return 0, false
 }

@@ -1,0 +1,54 @@
+package wrapper
+
+import (
+	"errors"
+	"strings"
+
+	"github.com/arch-ckpt/arch/pkg/bundle"
+)
+
+// terminating are the signals by which a caller stops a container (by name
+// or number, as runc accepts them); others (HUP, USR1, ...) are messages to
+// a container that goes on.
+var terminating = map[string]bool{
+	"TERM": true, "KILL": true, "INT": true, "QUIT": true,
+	"15": true, "9": true, "2": true, "3": true,
+}
+
+// kill notes, for an enabled container, that the caller asked it to stop,
+// then hands the call to runc unchanged. A container stopped that way (an
+// eviction, a drain, a cancel) has not finished: the poststop hook keeps
+// the image it was restored from, for the next create.
+func (c *call) kill() (int, bool) {
+	sig := "TERM" // runc's default
+	if len(c.cmd.Args) > 0 {
+		sig = strings.TrimPrefix(strings.ToUpper(c.cmd.Args[0]), "SIG")
+	}
+	if terminating[sig] {
+		c.markStopRequested()
+	}
+	return 0, false
+}
+
+// markStopRequested sets the record's StopRequested mark, if there is a record.
+func (c *call) markStopRequested() {
+	records := c.records()
+	if _, err := records.Load(c.root(), c.cmd.ID); errors.Is(err, bundle.ErrNoRecord) {
+		return
+	}
+	unlock, err := records.Lock(c.root(), c.cmd.ID)
+	if err != nil {
+		return
+	}
+	defer unlock()
+	rec, err := records.Load(c.root(), c.cmd.ID)
+	if err != nil || rec.StopRequested {
+		return
+	}
+	rec.StopRequested = true
+	if err := records.Save(rec); err != nil {
+		c.logger().Warn().Err(err).Msg("kill: cannot note the stop request")
+		return
+	}
+	c.logger().Info().Strs("argv", c.argvForLog()).Msg("stop requested by the caller")
+}
