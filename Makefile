@@ -47,8 +47,11 @@ bench: install-deps build
 demo: install-deps build
 	hack/demo.sh
 
+# Installs the binaries to $(PREFIX)/bin, the sample configuration (only
+# when /etc/arch/arch.conf is absent), the systemd units and ARCH's folders;
+# DESTDIR stages it all under another root (packaging). See hack/install.sh.
 install: build
-	hack/install.sh "$(PREFIX)"
+	DESTDIR="$(DESTDIR)" BIN="$(BIN)" hack/install.sh "$(PREFIX)"
 
 clean:
 	rm -rf bin

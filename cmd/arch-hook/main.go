@@ -1,5 +1,5 @@
 // Command arch-hook is ARCH's OCI hook (runc runs it at lifecycle points of
-// enabled containers) and the operator's tool: explain, list, gc, drain.
+// enabled containers) and the operator's tool: explain, list, gc, checkpoint-all, watch-spot, install.
 package main
 
 import (

@@ -42,7 +42,7 @@ func checkpointRestore(args []string) error {
 		envv: append(os.Environ(), "ARCH_CONFIG="+conf), archLog: archLog, runcLog: filepath.Join(work, "runc.log"),
 		args: []string{"/memtouch", fmt.Sprint(*mib), *fill}}
 
-	var plainCk, archCk, plainRs, archRs, dumpPart, commitPart []time.Duration
+	var plainCk, archCk, plainRs, archRs, dumpPart, commitPart, tarZstd []time.Duration
 	var size int64
 	for i := 0; i < *runs; i++ {
 		r, err := b.round(i)
@@ -52,13 +52,14 @@ func checkpointRestore(args []string) error {
 		plainCk, archCk = append(plainCk, r.plainCkpt), append(archCk, r.archCkpt)
 		plainRs, archRs = append(plainRs, r.plainRestore), append(archRs, r.archRestore)
 		dumpPart, commitPart = append(dumpPart, r.dump), append(commitPart, r.commit)
+		tarZstd = append(tarZstd, r.tarZstd)
 		size = r.size
 	}
 	header()
 	what := fmt.Sprintf("%d MiB %s", *mib, *fill)
 	row("checkpoint "+what+", "+*compression+" (ARCH vs runc checkpoint)", median(archCk), median(plainCk), "<=1.10+archive")
 	row("  ARCH's dump part (runc checkpoint --leave-running)", median(dumpPart), median(plainCk), "")
-	row("  ARCH's archive write (commit to the store)", median(commitPart), median(plainCk), "")
+	row("  ARCH's archive write vs tar | zstd -1 + fsync", median(commitPart), median(tarZstd), "")
 	row("  checkpoint minus archive write", median(archCk)-median(commitPart), median(plainCk), "<= 1.10")
 	row("restore "+what+", "+*compression+" (create->running vs runc restore)", median(archRs), median(plainRs), "<= 1.15")
 	fmt.Printf("image: %d MiB touched memory -> archive %.1f MiB (%s)\n", *mib, float64(size)/(1<<20), *compression)
@@ -73,8 +74,8 @@ type bench struct {
 }
 
 type roundResult struct {
-	plainCkpt, archCkpt, plainRestore, archRestore, dump, commit time.Duration
-	size                                                         int64
+	plainCkpt, archCkpt, plainRestore, archRestore, dump, commit, tarZstd time.Duration
+	size                                                                  int64
 }
 
 func (b *bench) round(i int) (roundResult, error) {
@@ -121,6 +122,15 @@ func (b *bench) round(i int) (roundResult, error) {
 	}
 	r.dump, r.commit, r.size = b.lastCommit()
 	runQuiet(b.env.wrapper, "--root", b.root, "delete", "-f", aid)
+	// The baseline for the archive write: the same dump (ARCH gave the
+	// caller's --image-path hardlinks of it) through tar | zstd, fsynced.
+	out := filepath.Join(b.work, "store", "tar-baseline.tar.zst")
+	t0 := time.Now()
+	if err := runQuiet("sh", "-c", fmt.Sprintf("tar -cf - -C %s . | zstd -q -1 -T0 -o %s -f && sync %s", aimg, out, out)); err != nil {
+		return r, err
+	}
+	r.tarZstd = time.Since(t0)
+	os.Remove(out)
 	os.RemoveAll(aimg)
 	// A new container of the same workload: ARCH restores it at create.
 	rb := filepath.Join(b.work, fmt.Sprintf("arch-restore-%d", i))
@@ -130,7 +140,7 @@ func (b *bench) round(i int) (roundResult, error) {
 	defer unmountBundle(rb)
 	rid := aid + "-r"
 	defer b.kill(b.env.runc, rid)
-	t0 := time.Now()
+	t0 = time.Now()
 	if err := b.call(b.env.wrapper, "create", "--bundle", rb, "--pid-file", filepath.Join(rb, "init.pid"), rid); err != nil {
 		return r, err
 	}

@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# `make bench`: every ARCH benchmark next to its baseline, measured in the
+# same run on this machine (shared, noisy machines: only ratios measured
+# together mean anything), as one table. Run as root after `make build`.
+#   MIB=256 RUNS=5   checkpoint/restore workload size and rounds
+#   QUICK=1          smaller sizes, fewer runs (a smoke run)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export PATH=/usr/local/go/bin:/usr/local/sbin:$PATH
+[ "$(id -u)" = 0 ] || { echo "bench: run as root (sudo make bench)" >&2; exit 1; }
+MIB=${MIB:-256}; RUNS=${RUNS:-5}; PT_RUNS=${PT_RUNS:-400}; LAYER_MB=${LAYER_MB:-1024}
+DRAIN_N=${DRAIN_N:-20}; DRAIN_MIB=${DRAIN_MIB:-64}
+if [ "${QUICK:-0}" = 1 ]; then MIB=32; RUNS=2; PT_RUNS=60; LAYER_MB=64; DRAIN_N=4; DRAIN_MIB=16; fi
+
+go build -o bin/bench ./hack/bench
+echo "# ARCH benchmarks on $(hostname): $(nproc) cores, $(awk '/MemTotal/{printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(uname -r), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"
+echo "# $(date -u +%FT%TZ); runc $(runc --version | awk 'NR==1{print $3}'), CRIU $(criu --version | awk 'NR==1{print $2}')"
+echo
+bin/bench passthrough -runs "$PT_RUNS"
+for c in zstd none; do
+  bin/bench ckpt -mib "$MIB" -runs "$RUNS" -compression "$c" | tail -n +3
+done
+bin/bench ckpt -mib "$MIB" -runs 1 -compression zstd -fill zero 2>/dev/null | grep '^image:' || true
+if [ -x hack/bench-layer.sh ]; then
+  SIZE_MB=$LAYER_MB RUNS=$RUNS hack/bench-layer.sh /var/tmp/arch-bench-layer 2>/dev/null | grep '^|' || true
+fi
+if bin/bench drain -h >/dev/null 2>&1 || grep -q '"drain"' hack/bench/main.go; then
+  bin/bench drain -containers "$DRAIN_N" -mib "$DRAIN_MIB" | tail -n +3 || true
+fi
