@@ -25,7 +25,8 @@ func TestCheckpointThenRunAgainContinuesTheCount(t *testing.T) {
 			id := "cont-" + c.name
 			key := ns + "/" + id
 			logPath := n.TaskLog(ns, id)
-			n.run(t, c.ref, id, nil)
+			secret := map[string]string{"SECRET_TOKEN": "hunter2-" + id}
+			n.run(t, c.ref, id, secret)
 			waitLogAbove(t, logPath, 10)
 
 			ref, err := n.TaskCheckpoint(ns, id, false)
@@ -46,7 +47,7 @@ func TestCheckpointThenRunAgainContinuesTheCount(t *testing.T) {
 			last := atCheckpoint[len(atCheckpoint)-1]
 			n.remove(t, id)
 
-			n.run(t, c.ref, id, nil)
+			n.run(t, c.ref, id, secret)
 			waitLogAbove(t, logPath, last+5)
 			// One log for both lives (ctr appends): 1..N without a reset.
 			must(t, consecutive(logNumbers(t, logPath)))
@@ -59,6 +60,10 @@ func TestCheckpointThenRunAgainContinuesTheCount(t *testing.T) {
 				t.Fatalf("checkpointctl show: %v\n%s", err, out)
 			}
 			must(t, n.Cleanup(ns, id))
+			// Environment values never reach a log (they hold secrets).
+			if strings.Contains(n.archLog(), "hunter2") {
+				t.Fatal("ARCH's log contains an environment value")
+			}
 		})
 	}
 }

@@ -177,3 +177,31 @@ func TestInvalidConfigJSONPassesThrough(t *testing.T) {
 		t.Fatal("ARCH's log does not mention the bad config.json")
 	}
 }
+
+func TestContainerIDThatIsAPathEscapesNothing(t *testing.T) {
+	for _, id := range []string{"a/b", "../../etc/evil", ".."} {
+		t.Run(id, func(t *testing.T) {
+			n := newNode(t, "")
+			f := newFakeRunc(t, "")
+			b := bundle(t, "ARCH_ENABLE=1")
+			runcLog := filepath.Join(b, "log.json")
+			argv := createArgs(runcLog, b, id)
+			if res := run(t, []string{"ARCH_CONFIG=" + n.conf, "ARCH_RUNC=" + f.path}, argv...); res != (result{}) {
+				t.Fatalf("got %+v", res)
+			}
+			if calls := f.calls(t); len(calls) != 1 || !reflect.DeepEqual(calls[0], argv) {
+				t.Fatalf("runc saw %q; want the call unchanged (runc rejects the id itself)", calls)
+			}
+			if !strings.Contains(readFile(t, runcLog), "invalid container id") {
+				t.Fatalf("runc log does not explain: %s", readFile(t, runcLog))
+			}
+			// Nothing was written anywhere but ARCH's own log.
+			filepath.Walk(n.dir, func(p string, info os.FileInfo, err error) error {
+				if err == nil && !info.IsDir() && p != n.log && p != n.conf {
+					t.Errorf("unexpected file %s", p)
+				}
+				return nil
+			})
+		})
+	}
+}

@@ -37,6 +37,11 @@ func (c *call) create() (int, bool) {
 		c.warn("arch-wrapper: ARCH configuration unreadable ("+c.cfgErr.Error()+"); this container runs without checkpoint/restore", c.cfgErr)
 		return 0, false
 	}
+	if !bundle.ValidID(id) {
+		// runc refuses it too; ARCH must not use it in a path.
+		c.warn("arch-wrapper: invalid container id; this container runs without checkpoint/restore", nil)
+		return 0, false
+	}
 	for _, w := range d.Warnings {
 		c.warn("arch-wrapper: "+w, nil)
 	}
