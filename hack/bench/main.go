@@ -23,6 +23,8 @@ func main() {
 		err = passthrough(os.Args[2:])
 	case "ckpt":
 		err = checkpointRestore(os.Args[2:])
+	case "drain":
+		err = drainBench(os.Args[2:])
 	default:
 		err = fmt.Errorf("unknown benchmark %q", os.Args[1])
 	}

@@ -39,10 +39,12 @@ func newArchiveWriter(ctx context.Context, f io.Writer, compression string, mtim
 	w.out = newWriteBehind(f, progress)
 	var tarOut io.Writer = w.out
 	if compression == CompressionZstd {
+		// Measured here on 32-64 MiB of random and mixed pages:
+		// WithConcurrentBlocks made the encoder 3.7-4.8x slower (450-500
+		// against 1850-2200 MB/s), so it is left off.
 		zw, err := zstd.NewWriter(w.out,
 			zstd.WithEncoderLevel(zstd.SpeedFastest),
 			zstd.WithEncoderConcurrency(0), // GOMAXPROCS
-			zstd.WithConcurrentBlocks(true),
 			zstd.WithEncoderCRC(true))
 		if err != nil {
 			w.out.close()

@@ -1,0 +1,305 @@
+package main
+
+import (
+	"crypto/rand"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/arch-ckpt/arch/internal/testbed"
+	"github.com/arch-ckpt/arch/pkg/drain"
+)
+
+// drainBench measures `arch-hook checkpoint-all` on a private containerd:
+// -containers enabled memtouch containers of -mib MiB each, checkpointed
+// once with --parallel 1 and once with the default parallelism (fresh
+// containers each time), against the store's sequential write bandwidth
+// (with fsync) measured in the same run and the 120 s of a spot notice.
+func drainBench(args []string) error {
+	fs := flag.NewFlagSet("drain", flag.ExitOnError)
+	e := commonFlags(fs)
+	n := fs.Int("containers", 20, "enabled containers")
+	mib := fs.Int("mib", 64, "touched memory of each")
+	parallel := fs.Int("parallel", 0, "--parallel of the parallel run (0: arch-hook's default)")
+	fs.Parse(args)
+	work, cleanup, err := workDir(e.work)
+	if err != nil {
+		return err
+	}
+	defer cleanup()
+	d := &drainRig{env: e, work: work, n: *n, mib: *mib}
+	if err := d.setUp(); err != nil {
+		return err
+	}
+	defer d.tearDown()
+	bw, err := writeBandwidth(filepath.Join(work, "store"), min(int64(*n)*int64(*mib), 1024)<<20)
+	if err != nil {
+		return err
+	}
+	seq, err := d.round("seq", 1)
+	if err != nil {
+		return err
+	}
+	par, err := d.round("par", *parallel)
+	if err != nil {
+		return err
+	}
+	header()
+	what := fmt.Sprintf("checkpoint-all %d x %d MiB: --parallel %d vs 1 (wall)", *n, *mib, par.rep.Parallel)
+	row(what, par.wall, seq.wall, "<= 0.59 (1.7x)")
+	speedup := float64(seq.wall) / float64(par.wall)
+	rate := float64(par.bytes) / par.wall.Seconds()
+	fmt.Printf("speed-up: %.2fx with %d in parallel on %d CPUs (CPUs busy: %.0f%% sequential, %.0f%% parallel)\n",
+		speedup, par.rep.Parallel, runtime.NumCPU(), 100*seq.busy, 100*par.busy)
+	fmt.Printf("store sequential write with fsync: %.0f MiB/s; parallel run: %.0f MiB of archives in %s = %.0f MiB/s = %.0f%% of it (within 80%%: %v)\n",
+		bw/(1<<20), float64(par.bytes)/(1<<20), round(par.wall), rate/(1<<20), 100*rate/bw, rate >= 0.8*bw)
+	fmt.Printf("parallel total %s against a spot notice's 120 s: %s\n", round(par.wall), verdict(par.wall < 120*time.Second))
+	return nil
+}
+
+// drainRig is the private containerd, ARCH configuration and image.
+type drainRig struct {
+	env     *env
+	work    string
+	n, mib  int
+	conf    string
+	sock    string
+	daemon  *exec.Cmd
+	imgRef  string
+	runcDir string
+}
+
+type drainRound struct {
+	wall  time.Duration
+	bytes int64
+	busy  float64 // share of all CPUs busy during the run
+	rep   drain.Report
+}
+
+const benchNS = "bench"
+
+func (d *drainRig) setUp() error {
+	d.conf = filepath.Join(d.work, "arch.conf")
+	d.runcDir = filepath.Join(d.work, "ctrd", "runc")
+	conf := fmt.Sprintf("runc = %s\nlog_file = %s/arch.log\nstate_dir = %s/state\nstore = %s/store\nstaging_dir = %s/staging\nhook = %s\n",
+		d.env.runc, d.work, d.work, d.work, d.work, absPath(d.env.hook))
+	if err := os.WriteFile(d.conf, []byte(conf), 0o644); err != nil {
+		return err
+	}
+	if err := d.startContainerd(); err != nil {
+		return err
+	}
+	tar, err := d.memtouchImage()
+	if err != nil {
+		return err
+	}
+	return d.ctr("image", "import", tar)
+}
+
+// startContainerd runs a private containerd (as hack/lib/containerd.sh does).
+func (d *drainRig) startContainerd() error {
+	dir := filepath.Join(d.work, "ctrd")
+	for _, s := range []string{"root", "state", "runc"} {
+		if err := os.MkdirAll(filepath.Join(dir, s), 0o711); err != nil {
+			return err
+		}
+	}
+	d.sock = filepath.Join(dir, "state", "containerd.sock")
+	toml := fmt.Sprintf("version = 2\nroot = %q\nstate = %q\ndisabled_plugins = [\"io.containerd.grpc.v1.cri\", \"io.containerd.internal.v1.opt\", \"io.containerd.internal.v1.tracing\"]\n[grpc]\n  address = %q\n",
+		filepath.Join(dir, "root"), filepath.Join(dir, "state"), d.sock)
+	if err := os.WriteFile(filepath.Join(dir, "config.toml"), []byte(toml), 0o644); err != nil {
+		return err
+	}
+	logf, err := os.Create(filepath.Join(dir, "containerd.log"))
+	if err != nil {
+		return err
+	}
+	defer logf.Close()
+	d.daemon = exec.Command("containerd", "--config", filepath.Join(dir, "config.toml"))
+	d.daemon.Env = []string{"PATH=" + testbed.DaemonPath, "ARCH_CONFIG=" + d.conf, "ARCH_RUNC=" + d.env.runc}
+	d.daemon.Stdout, d.daemon.Stderr = logf, logf
+	d.daemon.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	if err := d.daemon.Start(); err != nil {
+		return fmt.Errorf("start containerd: %w", err)
+	}
+	for range 100 {
+		if d.ctr("version") == nil {
+			return nil
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	return fmt.Errorf("containerd did not start; see %s", logf.Name())
+}
+
+func (d *drainRig) tearDown() {
+	if d.daemon == nil {
+		return
+	}
+	d.removeAll()
+	d.daemon.Process.Signal(syscall.SIGTERM)
+	d.daemon.Wait()
+	out, _ := os.ReadFile("/proc/self/mounts")
+	for _, l := range strings.Split(string(out), "\n") {
+		if f := strings.Fields(l); len(f) > 1 && strings.HasPrefix(f[1], d.work+"/") {
+			syscall.Unmount(f[1], syscall.MNT_DETACH)
+		}
+	}
+}
+
+// memtouchImage writes an OCI layout tar with static busybox and memtouch.
+func (d *drainRig) memtouchImage() (string, error) {
+	lower, err := image(d.work) // compiles memtouch into the bench's lower layer
+	if err != nil {
+		return "", err
+	}
+	bin, err := os.ReadFile(filepath.Join(lower, "memtouch"))
+	if err != nil {
+		return "", err
+	}
+	files, err := testbed.BusyboxFilesFrom("/bin/busybox")
+	if err != nil {
+		return "", err
+	}
+	files["/memtouch"] = testbed.File{Content: bin, Mode: 0o755}
+	d.imgRef = "docker.io/arch-bench/memtouch:latest"
+	tar := filepath.Join(d.work, "memtouch.tar")
+	f, err := os.Create(tar)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	cfg := testbed.ImageConfig{Entrypoint: []string{"/memtouch"}, Env: []string{"PATH=/bin"}, WorkingDir: "/"}
+	return tar, testbed.WriteOCILayout(f, d.imgRef, files, cfg)
+}
+
+func (d *drainRig) ctr(args ...string) error {
+	cmd := exec.Command("ctr", append([]string{"-a", d.sock, "-n", benchNS}, args...)...)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("ctr %s: %v: %s", strings.Join(args, " "), err, out)
+	}
+	return nil
+}
+
+// round starts fresh containers, runs checkpoint-all once and removes them.
+func (d *drainRig) round(name string, parallel int) (drainRound, error) {
+	var r drainRound
+	ids := make([]string, d.n)
+	for i := range ids {
+		ids[i] = fmt.Sprintf("%s-%02d", name, i)
+		err := d.ctr("run", "-d", "--runc-binary", absPath(d.env.wrapper), "--runc-root", d.runcDir,
+			"--cgroup", "/arch-bench-drain/"+ids[i], "--env", "ARCH_ENABLE=1",
+			"--log-uri", "file://"+filepath.Join(d.work, ids[i]+".log"), d.imgRef, ids[i], "/memtouch", fmt.Sprint(d.mib))
+		if err != nil {
+			return r, err
+		}
+	}
+	for _, id := range ids {
+		if err := waitFile(filepath.Join(d.work, "ctrd", "state", "io.containerd.runtime.v2.task", benchNS, id, "rootfs", "tmp", "ready")); err != nil {
+			return r, err
+		}
+	}
+	args := []string{"checkpoint-all", "--json", "--address", d.sock, "--config", d.conf, "--namespace", benchNS}
+	if parallel > 0 {
+		args = append(args, "--parallel", fmt.Sprint(parallel))
+	}
+	cmd := exec.Command(d.env.hook, args...)
+	cmd.Stderr = os.Stderr
+	busy0, total0 := cpuTimes()
+	t0 := time.Now()
+	out, err := cmd.Output()
+	r.wall = time.Since(t0)
+	busy1, total1 := cpuTimes()
+	r.busy = float64(busy1-busy0) / float64(max(total1-total0, 1))
+	if err != nil {
+		return r, fmt.Errorf("arch-hook %s: %w", strings.Join(args, " "), err)
+	}
+	if err := json.Unmarshal(out, &r.rep); err != nil {
+		return r, fmt.Errorf("checkpoint-all output: %w", err)
+	}
+	if r.rep.Counts.Checkpointed != d.n {
+		return r, fmt.Errorf("round %s: %d of %d containers checkpointed", name, r.rep.Counts.Checkpointed, d.n)
+	}
+	for _, res := range r.rep.Results {
+		r.bytes += res.Size
+	}
+	d.removeAll()
+	return r, os.RemoveAll(filepath.Join(d.work, "store")) // fresh store, same disk usage each round
+}
+
+// removeAll deletes every task and container of the bench namespace.
+func (d *drainRig) removeAll() {
+	out, _ := exec.Command("ctr", "-a", d.sock, "-n", benchNS, "c", "ls", "-q").Output()
+	for _, id := range strings.Fields(string(out)) {
+		d.ctr("task", "kill", "-s", "KILL", id)
+		d.ctr("task", "rm", "-f", id)
+		d.ctr("c", "rm", id)
+	}
+}
+
+func waitFile(p string) error {
+	for deadline := time.Now().Add(2 * time.Minute); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		if _, err := os.Stat(p); err == nil {
+			return nil
+		}
+	}
+	return fmt.Errorf("%s never appeared", p)
+}
+
+// writeBandwidth writes size random bytes to a file in dir, fsyncs, and
+// returns bytes per second.
+func writeBandwidth(dir string, size int64) (float64, error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return 0, err
+	}
+	p := filepath.Join(dir, ".bandwidth")
+	defer os.Remove(p)
+	f, err := os.Create(p)
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	buf := make([]byte, 4<<20)
+	rand.Read(buf)
+	t0 := time.Now()
+	for written := int64(0); written < size; written += int64(len(buf)) {
+		if _, err := f.Write(buf); err != nil {
+			return 0, err
+		}
+	}
+	if err := f.Sync(); err != nil {
+		return 0, err
+	}
+	return float64(size) / time.Since(t0).Seconds(), nil
+}
+
+// cpuTimes returns the busy and total jiffies of all CPUs (/proc/stat).
+func cpuTimes() (busy, total int64) {
+	data, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return 0, 0
+	}
+	f := strings.Fields(strings.SplitN(string(data), "\n", 2)[0]) // "cpu user nice system idle iowait ..."
+	for i, v := range f[1:] {
+		var n int64
+		fmt.Sscan(v, &n)
+		total += n
+		if i != 3 && i != 4 { // idle, iowait
+			busy += n
+		}
+	}
+	return busy, total
+}
+
+func verdict(ok bool) string {
+	if ok {
+		return "fits"
+	}
+	return "DOES NOT FIT"
+}

@@ -1,0 +1,41 @@
+package drain
+
+import (
+	"context"
+	"fmt"
+	"time"
+)
+
+// Source lists the containers of a node (Containerd in production).
+type Source interface {
+	Candidates(ctx context.Context, namespaces []string) ([]Candidate, error)
+}
+
+// Options of a Run.
+type Options struct {
+	Namespaces []string // only these (all when empty)
+	Node       Node
+	Parallel   int
+	Deadline   time.Time
+	Observer   Observer
+}
+
+// Run finds the node's containers, checkpoints the enabled ones (Schedule)
+// and reports on every container it saw, ordered by namespace and id.
+// Listing happens before the deadline applies; its error is returned.
+func Run(ctx context.Context, src Source, cp Checkpointer, o Options) (*Report, error) {
+	rep := &Report{Started: time.Now(), Deadline: o.Deadline, Parallel: max(o.Parallel, 1)}
+	cands, err := src.Candidates(ctx, o.Namespaces)
+	if err != nil {
+		return nil, fmt.Errorf("checkpoint-all: %w", err)
+	}
+	targets := make([]Target, 0, len(cands))
+	for _, c := range cands {
+		targets = append(targets, Classify(c, o.Node))
+	}
+	sortTargets(targets)
+	rep.Results = Schedule(ctx, targets, cp, ScheduleOptions{Parallel: rep.Parallel, Deadline: o.Deadline, Observer: o.Observer})
+	rep.Counts = countResults(rep.Results)
+	rep.Finished = time.Now()
+	return rep, nil
+}

@@ -1,0 +1,17 @@
+package drain
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+)
+
+// WriteJSON prints the report as one indented JSON document.
+func WriteJSON(w io.Writer, r *Report) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(r); err != nil {
+		return fmt.Errorf("write JSON report: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,139 @@
+package hookcli
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/spf13/pflag"
+
+	"github.com/arch-ckpt/arch/pkg/drain"
+)
+
+func init() {
+	register("checkpoint-all", "checkpoint every ARCH-enabled container of this node (before it goes away)", runCheckpointAll)
+}
+
+// DefaultDrainDeadline bounds checkpoint-all: a spot interruption notice
+// comes 120 s before the instance goes.
+const DefaultDrainDeadline = 110 * time.Second
+
+// drainFlags are checkpoint-all's flags; watch-spot takes them too.
+type drainFlags struct {
+	address    string
+	namespaces []string
+	parallel   int
+	deadline   time.Duration
+	json       bool
+	config     string
+}
+
+func addDrainFlags(fs *pflag.FlagSet) *drainFlags {
+	f := &drainFlags{}
+	fs.StringVar(&f.address, "address", "", "containerd socket (default: the configuration's containerd_address)")
+	fs.StringArrayVar(&f.namespaces, "namespace", nil, "only this containerd namespace (repeatable; default: all)")
+	fs.IntVar(&f.parallel, "parallel", drain.DefaultParallel(), "checkpoints at once (2 per CPU, from 2 to 8)")
+	fs.DurationVar(&f.deadline, "deadline", DefaultDrainDeadline, "no checkpoint starts after this long")
+	fs.BoolVar(&f.json, "json", false, "print the results as JSON (progress and table go to stderr)")
+	fs.StringVar(&f.config, "config", "", "ARCH configuration file")
+	return f
+}
+
+func (f *drainFlags) check() error {
+	if f.parallel < 1 {
+		return fmt.Errorf("--parallel %d: must be at least 1", f.parallel)
+	}
+	if f.deadline <= 0 {
+		return fmt.Errorf("--deadline %v: must be positive", f.deadline)
+	}
+	return nil
+}
+
+func runCheckpointAll(e *env, args []string) int {
+	fs := newFlags(e, "checkpoint-all", "[--address SOCK] [--namespace NS ...] [--parallel N] [--deadline DUR] [--json] [--config PATH]")
+	f := addDrainFlags(fs)
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if fs.NArg() != 0 {
+		fs.Usage()
+		return 2
+	}
+	if err := f.check(); err != nil {
+		fmt.Fprintf(e.stderr, "arch-hook checkpoint-all: %v\n", err)
+		return 2
+	}
+	// A signal stops new checkpoints; running ones finish.
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+	defer stop()
+	return f.drain(ctx, e, time.Now().Add(f.deadline))
+}
+
+// drain runs checkpoint-all once, bound by deadline, and returns its exit
+// status: 0 when every enabled container was checkpointed, 1 when one
+// failed or was not started (or containerd could not be asked), 2 when the
+// configuration has errors.
+func (f *drainFlags) drain(ctx context.Context, e *env, deadline time.Time) int {
+	cfg, err := e.loadConfig(f.config)
+	if err != nil {
+		fmt.Fprintf(e.stderr, "arch-hook checkpoint-all: %v\narch-hook checkpoint-all: refusing: while its configuration has errors, arch-wrapper hands checkpoints to plain runc, which would stop the containers without saving them\n", err)
+		return 2
+	}
+	address := f.address
+	if address == "" {
+		address = cfg.ContainerdAddress
+	}
+	cd, err := drain.Dial(address, cfg.StagingDir)
+	if err != nil {
+		fmt.Fprintf(e.stderr, "arch-hook checkpoint-all: %v\n", err)
+		return 1
+	}
+	defer cd.Close()
+	cd.Timeout = cfg.CheckpointTimeout + time.Minute
+	log, closeLog := openLog(cfg, "checkpoint-all")
+	defer closeLog()
+	human, machine := e.stdout, io.Writer(nil)
+	if f.json {
+		human, machine = e.stderr, e.stdout
+	}
+	view, finish := progressView(human, deadline)
+	rep, err := drain.Run(ctx, cd, cd, drain.Options{
+		Namespaces: f.namespaces,
+		Node:       drain.Node{DefaultStore: cfg.Store, StateDir: cfg.StateDir},
+		Parallel:   f.parallel,
+		Deadline:   deadline,
+		Observer:   drain.Observers{view, logObserver{&log}},
+	})
+	finish()
+	if err != nil {
+		fmt.Fprintf(e.stderr, "arch-hook %v\n", err)
+		return 1
+	}
+	logReport(&log, rep)
+	if machine != nil {
+		if err := drain.WriteJSON(machine, rep); err != nil {
+			fmt.Fprintf(e.stderr, "arch-hook checkpoint-all: %v\n", err)
+		}
+	}
+	if err := drain.WriteTable(human, rep); err != nil {
+		fmt.Fprintf(e.stderr, "arch-hook checkpoint-all: %v\n", err)
+	}
+	if !rep.OK() {
+		return 1
+	}
+	return 0
+}
+
+// progressView is the live view on a terminal, plain lines elsewhere.
+func progressView(w io.Writer, deadline time.Time) (drain.Observer, func()) {
+	if rows, cols, ok := drain.Terminal(w); ok {
+		board := drain.NewBoard()
+		live := drain.NewLive(w, board, deadline, rows, cols)
+		live.Start()
+		return board, live.Stop
+	}
+	return drain.NewLines(w), func() {}
+}
