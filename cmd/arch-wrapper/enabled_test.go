@@ -205,3 +205,28 @@ func TestContainerIDThatIsAPathEscapesNothing(t *testing.T) {
 		})
 	}
 }
+
+// A checkpoint of an enabled container while ARCH's configuration is
+// broken is refused: plain runc would stop the container (exit semantics)
+// with its dump nowhere ARCH finds it.
+func TestCheckpointRefusedWhileTheConfigurationIsBroken(t *testing.T) {
+	n := newNode(t, "")
+	f := newFakeRunc(t, "")
+	b := bundle(t, "ARCH_ENABLE=1")
+	env := []string{"ARCH_CONFIG=" + n.conf, "ARCH_RUNC=" + f.path}
+	run(t, env, createArgs(filepath.Join(b, "log.json"), b, "c1")...)
+	before := len(f.calls(t))
+	data, _ := os.ReadFile(n.conf)
+	os.WriteFile(n.conf, append(data, []byte("not a config line\n")...), 0o644)
+	work := filepath.Join(t.TempDir(), "criu-work")
+	res := run(t, env, "--root", "/run/containerd/runc/default", "checkpoint", "--image-path", t.TempDir(), "--work-path", work, "c1")
+	if res.code == 0 || !strings.Contains(res.stderr, "checkpoint refused") {
+		t.Fatalf("got %+v", res)
+	}
+	if len(f.calls(t)) != before {
+		t.Fatalf("runc was called: %q", f.calls(t)[before:])
+	}
+	if !strings.Contains(readFile(t, filepath.Join(work, "dump.log")), "checkpoint refused") {
+		t.Fatal("the reason is not in the dump.log containerd points the user at")
+	}
+}

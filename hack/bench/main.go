@@ -4,6 +4,7 @@
 //
 //	bench passthrough -runs 400      arch-wrapper state vs runc state
 //	bench ckpt -mib 256 -runs 5      checkpoint and restore vs plain runc
+//	bench drain -containers 20 -mib 64   checkpoint-all parallel vs sequential
 package main
 
 import (
@@ -14,7 +15,7 @@ import (
 
 func main() {
 	if len(os.Args) < 2 {
-		fmt.Fprintln(os.Stderr, "usage: bench passthrough|ckpt [flags]")
+		fmt.Fprintln(os.Stderr, "usage: bench passthrough|ckpt|drain [flags]")
 		os.Exit(2)
 	}
 	var err error

@@ -61,6 +61,14 @@ func (s *Store) Root() string { return s.root }
 
 func (s *Store) keyDir(k Key) string { return filepath.Join(s.root, k.folder()) }
 
+// KeyDir is the folder of key in the store (for progress watchers; read
+// it, never write there: the store's rules are this package's).
+func (s *Store) KeyDir(k Key) string { return s.keyDir(k) }
+
+// IsIncoming reports whether name, in a key folder, is an archive being
+// written by a commit.
+func IsIncoming(name string) bool { return isIncoming(name) }
+
 func hostname() string {
 	h, err := os.Hostname()
 	if err != nil {

@@ -53,7 +53,7 @@ func (c *Containerd) Checkpoint(ctx context.Context, t Target, progress func(int
 		nctx, cancel = context.WithTimeout(nctx, c.Timeout)
 		defer cancel()
 	}
-	stop := watchIncoming(keyFolder(store, key), c.PollEvery, progress)
+	stop := watchIncoming(store.KeyDir(key), c.PollEvery, progress)
 	_, err = task.Checkpoint(nctx, withExitTo(dir))
 	stop()
 	if err != nil {

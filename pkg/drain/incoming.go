@@ -2,22 +2,10 @@ package drain
 
 import (
 	"os"
-	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/arch-ckpt/arch/pkg/ckpt"
 )
-
-// incomingPrefix names an archive being committed in a key folder (the
-// store layout of pkg/ckpt).
-const incomingPrefix = ".incoming-"
-
-// keyFolder is the store folder of key: the key with "/" written as "%2F"
-// (the store layout of pkg/ckpt).
-func keyFolder(store *ckpt.Store, key ckpt.Key) string {
-	return filepath.Join(store.Root(), strings.ReplaceAll(key.String(), "/", "%2F"))
-}
 
 // watchIncoming reports, every period, the size of the archive being
 // written in the key folder dir, until stop is called. Archives that were
@@ -64,7 +52,7 @@ func incomingSizes(dir string) map[string]int64 {
 	}
 	m := map[string]int64{}
 	for _, e := range ents {
-		if !strings.HasPrefix(e.Name(), incomingPrefix) {
+		if !ckpt.IsIncoming(e.Name()) {
 			continue
 		}
 		if info, err := e.Info(); err == nil {

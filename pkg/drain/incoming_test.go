@@ -19,8 +19,8 @@ func TestKeyFolderIsTheStoreLayout(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := keyFolder(s, k); got != "/store/k8s.io%2Fns%2Fpod%2Fctr" {
-		t.Fatalf("keyFolder = %s", got)
+	if got := s.KeyDir(k); got != "/store/k8s.io%2Fns%2Fpod%2Fctr" {
+		t.Fatalf("KeyDir = %s", got)
 	}
 }
 

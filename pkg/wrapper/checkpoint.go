@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -38,8 +39,10 @@ func (c *call) checkpoint() (int, bool) {
 		return 0, false
 	}
 	if c.cfgErr != nil {
-		c.warn("arch-wrapper: ARCH configuration unreadable ("+c.cfgErr.Error()+"); plain runc checkpoint", c.cfgErr)
-		return 0, false
+		// A plain runc checkpoint would stop the container (exit semantics)
+		// with its dump nowhere ARCH finds it: refuse, it keeps running.
+		c.failCheckpoint("arch-wrapper: checkpoint refused: the ARCH configuration has errors ("+c.cfgErr.Error()+"); the container keeps running", c.cfgErr)
+		return exitArchError, true
 	}
 	unlock, err := records.Lock(c.root(), c.cmd.ID)
 	if err != nil {
@@ -127,6 +130,27 @@ func (c *call) checkpoint() (int, bool) {
 func (c *call) failCheckpoint(msg string, err error) {
 	c.fail(msg, err)
 	fmt.Fprintln(os.Stderr, msg)
+	c.noteInDumpLog(msg)
+}
+
+// noteInDumpLog appends ARCH's reason to the dump.log in the caller's
+// --work-path: containerd points the user at that log ("path=
+// .../criu-dump.log") whatever failed, and it would otherwise read as if
+// CRIU had.
+func (c *call) noteInDumpLog(msg string) {
+	work, ok := c.cmd.Get("work-path")
+	if !ok || work == "" {
+		return
+	}
+	if err := os.MkdirAll(work, 0o700); err != nil {
+		return
+	}
+	f, err := os.OpenFile(filepath.Join(work, "dump.log"), os.O_WRONLY|os.O_APPEND|os.O_CREATE|syscall.O_NOFOLLOW, 0o600)
+	if err != nil {
+		return
+	}
+	defer f.Close()
+	fmt.Fprintf(f, "\n%s %s\n", time.Now().UTC().Format(time.RFC3339), msg)
 }
 
 // dumpAndCommit runs the CRIU dump through runc and commits it.
