@@ -6,6 +6,8 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
+	"hash/crc32"
 	"io"
 	"os"
 	"path/filepath"
@@ -131,9 +133,9 @@ func rewriteArchive(t *testing.T, store, key string, edit func(name string, data
 			mm["size"], mm["sha256"] = s[0], s[1]
 		}
 	}
-	sum := sha256.Sum256(out.Bytes())
 	arch := m["archive"].(map[string]any)
-	arch["size"], arch["sha256"] = out.Len(), hex.EncodeToString(sum[:])
+	crc := crc32.Checksum(out.Bytes(), crc32.MakeTable(crc32.Castagnoli))
+	arch["size"], arch["crc32c"] = out.Len(), fmt.Sprintf("%08x", crc)
 	b, err = json.Marshal(m)
 	must(t, err)
 	must(t, os.WriteFile(mp, b, 0o600))

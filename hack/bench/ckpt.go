@@ -13,8 +13,8 @@ import (
 )
 
 // checkpointRestore compares, for a container with -mib MiB of touched
-// memory, ARCH's checkpoint (freeze, dump, commit to the store, stop) with a
-// plain `runc checkpoint` (dump and stop), and ARCH's create turned into a
+// memory, paused first as containerd does, ARCH's checkpoint (dump, commit
+// to the store, stop) with a plain `runc checkpoint` (dump and stop), and ARCH's create turned into a
 // restore (validate, unpack, runc restore, start answered) with a plain
 // `runc restore --detach` of the plain image. Each round does one of each.
 func checkpointRestore(args []string) error {
@@ -93,6 +93,10 @@ func (b *bench) round(i int) (roundResult, error) {
 	}
 	img := filepath.Join(b.work, "img-"+pid)
 	var err error
+	// As containerd does before every checkpoint: pause first (not timed).
+	if err := b.call(b.env.runc, "pause", pid); err != nil {
+		return r, err
+	}
 	if r.plainCkpt, err = b.timed(b.env.runc, "checkpoint", "--image-path", img, pid); err != nil {
 		return r, err
 	}
@@ -117,6 +121,9 @@ func (b *bench) round(i int) (roundResult, error) {
 		return r, err
 	}
 	aimg := filepath.Join(b.work, "img-"+aid)
+	if err := b.call(b.env.runc, "pause", aid); err != nil {
+		return r, err
+	}
 	if r.archCkpt, err = b.timed(b.env.wrapper, "checkpoint", "--image-path", aimg, aid); err != nil {
 		return r, err
 	}

@@ -228,7 +228,7 @@ func (r *reader) copyFile(want *Member, sk sink) error {
 }
 
 // finish checks that nothing follows the last member and that the whole
-// file has the manifest's size and sha256.
+// file has the manifest's size and CRC32C.
 func (r *reader) finish() error {
 	hdr, err := r.tr.Next()
 	if err == nil {
@@ -258,8 +258,8 @@ func (r *reader) finish() error {
 	if err := checkArchiveSize(n, r.m.Archive.Size); err != nil {
 		return err
 	}
-	if sum != r.m.Archive.SHA256 {
-		return fmt.Errorf("%w: archive sha256 mismatch", ErrCorrupt)
+	if sum != r.m.Archive.CRC32C {
+		return fmt.Errorf("%w: archive crc32c mismatch", ErrCorrupt)
 	}
 	return nil
 }

@@ -120,7 +120,7 @@ func (w *archiveWriter) copyMember(r io.Reader, size int64) (string, error) {
 }
 
 // finish ends the tar stream and the compression, waits until everything
-// is written, and returns the archive's size and sha256.
+// is written, and returns the archive's size and CRC32C.
 func (w *archiveWriter) finish() (int64, string, error) {
 	err := w.tw.Close()
 	if w.zw != nil {

@@ -126,7 +126,7 @@ func writeArchive(ctx context.Context, dir string, m *Manifest, plan []source, p
 			return err
 		}
 	}
-	if m.Archive.Size, m.Archive.SHA256, err = w.finish(); err != nil {
+	if m.Archive.Size, m.Archive.CRC32C, err = w.finish(); err != nil {
 		return err
 	}
 	m.Members = w.members

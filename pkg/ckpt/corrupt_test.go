@@ -4,8 +4,6 @@ import (
 	"archive/tar"
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"os"
@@ -16,15 +14,14 @@ import (
 )
 
 // rewriteArchive replaces the archive of key's image with mutate(entries)
-// and fixes the manifest's archive size and sha256, so that only the
+// and fixes the manifest's archive size and CRC32C, so that only the
 // member checks can notice. With fixMembers the member list is rebuilt too.
 func rewriteArchive(t *testing.T, s *Store, key Key, mutate func([]entry) []entry, fixMembers bool) {
 	t.Helper()
 	img := current(t, s, key)
 	m := *img.Manifest
 	data := buildArchive(t, mutate(readEntries(t, img)), m.Archive.Compression)
-	sum := sha256.Sum256(data)
-	m.Archive.Size, m.Archive.SHA256 = int64(len(data)), hex.EncodeToString(sum[:])
+	m.Archive.Size, m.Archive.CRC32C = int64(len(data)), crc32cHex(data)
 	if fixMembers {
 		m.Members = manifestFromArchive(data, m.Key, m.Archive.Compression).Members
 	}
@@ -60,7 +57,7 @@ func TestCorruptImageIsReportedAsErrCorrupt(t *testing.T) {
 			data, _ := os.ReadFile(p)
 			data[512+m.Members[0].Size] ^= 1 // after config.dump, before the next 512-byte block
 			must(t, os.WriteFile(p, data, 0o600))
-		}, "archive sha256 mismatch"},
+		}, "archive crc32c mismatch"},
 		{"truncated archive", CompressionZstd, func(t *testing.T, s *Store, key Key, m *Manifest) {
 			must(t, os.Truncate(filepath.Join(s.keyDir(key), m.Archive.Name), m.Archive.Size-100))
 		}, "archive truncated"},

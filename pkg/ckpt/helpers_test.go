@@ -241,14 +241,13 @@ func buildArchive(t testing.TB, entries []entry, compression string) []byte {
 // their tar type letter, so that the manifest check rejects them).
 func manifestFromArchive(data []byte, key, compression string) *Manifest {
 	id := "20250301T100000.000000000Z-0123abcd"
-	sum := sha256.Sum256(data)
 	m := &Manifest{
 		FormatVersion:  FormatVersion,
 		ImageID:        id,
 		Key:            key,
 		Source:         Source{ContainerID: "c1"},
 		CheckpointedAt: time.Date(2025, 3, 1, 10, 0, 0, 0, time.UTC),
-		Archive:        Archive{Name: archiveName(id, compression), Compression: compression, Size: int64(len(data)), SHA256: hex.EncodeToString(sum[:])},
+		Archive:        Archive{Name: archiveName(id, compression), Compression: compression, Size: int64(len(data)), CRC32C: crc32cHex(data)},
 	}
 	var in io.Reader = bytes.NewReader(data)
 	if compression == CompressionZstd {

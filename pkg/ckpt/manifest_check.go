@@ -65,8 +65,8 @@ func (m *Manifest) checkHeader() error {
 		return fmt.Errorf("archive.name %s is not %q", echo(a.Name), archiveName(m.ImageID, a.Compression))
 	case a.Size <= 0:
 		return fmt.Errorf("archive.size %d is not positive", a.Size)
-	case !validSHA256(a.SHA256):
-		return fmt.Errorf("archive.sha256 %s missing or malformed", echo(a.SHA256))
+	case !validCRC32C(a.CRC32C):
+		return fmt.Errorf("archive.crc32c %s missing or malformed", echo(a.CRC32C))
 	}
 	return nil
 }
@@ -140,8 +140,13 @@ func checkMemberName(name string) error {
 	return nil
 }
 
-func validSHA256(s string) bool {
-	if len(s) != 64 {
+func validCRC32C(s string) bool { return validHex(s, 8) }
+
+func validSHA256(s string) bool { return validHex(s, 64) }
+
+// validHex reports whether s is n lowercase hex digits.
+func validHex(s string, n int) bool {
+	if len(s) != n {
 		return false
 	}
 	for i := 0; i < len(s); i++ {

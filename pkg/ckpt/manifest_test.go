@@ -48,7 +48,7 @@ func TestParseManifestIsStrict(t *testing.T) {
 		{"archive name does not match compression", func(m *Manifest) { m.Archive.Compression = CompressionNone }, "archive.name"},
 		{"compression unknown", func(m *Manifest) { m.Archive.Compression = "gzip" }, "archive.compression"},
 		{"archive size zero", func(m *Manifest) { m.Archive.Size = 0 }, "archive.size"},
-		{"archive sha256 malformed", func(m *Manifest) { m.Archive.SHA256 = strings.ToUpper(m.Archive.SHA256) }, "archive.sha256"},
+		{"archive crc32c malformed", func(m *Manifest) { m.Archive.CRC32C = strings.ToUpper(m.Archive.CRC32C) + "0" }, "archive.crc32c"},
 		{"no members", func(m *Manifest) { m.Members = nil }, "no members"},
 		{"absolute member", func(m *Manifest) { m.Members[4].Name = "/checkpoint/pages-1.img" }, "absolute path"},
 		{"dot-dot member", func(m *Manifest) { m.Members[4].Name = "checkpoint/../../x" }, `".."`},

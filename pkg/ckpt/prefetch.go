@@ -1,7 +1,7 @@
 package ckpt
 
 import (
-	"crypto/sha256"
+	"hash/crc32"
 	"encoding/hex"
 	"io"
 )
@@ -50,7 +50,7 @@ func newPrefetcher(r io.Reader, chunkSize int) *prefetcher {
 
 func (p *prefetcher) run(r io.Reader) {
 	defer close(p.done)
-	h := sha256.New()
+	h := crc32.New(castagnoli)
 	defer func() { p.sum = hex.EncodeToString(h.Sum(nil)) }()
 	for {
 		var buf []byte
@@ -108,7 +108,7 @@ func (p *prefetcher) Read(b []byte) (int, error) {
 	return n, nil
 }
 
-// result stops the goroutine and returns the number and sha256 of the
+// result stops the goroutine and returns the number and CRC32C of the
 // bytes it read. Call it once Read has returned io.EOF to hash the whole
 // file; after an error, to release the goroutine.
 func (p *prefetcher) result() (int64, string) {

@@ -1,7 +1,7 @@
 package ckpt
 
 import (
-	"crypto/sha256"
+	"hash/crc32"
 	"encoding/hex"
 	"errors"
 	"io"
@@ -13,9 +13,9 @@ const writeBehindBufs = 4
 
 var errAborted = errors.New("archive stream stopped")
 
-// writeBehind collects archive bytes into big chunks and hashes, counts and
-// writes them in its own goroutine, so that hashing the whole archive runs
-// in parallel with reading and hashing the members. Write must not be
+// writeBehind collects archive bytes into big chunks and checksums, counts
+// and writes them in its own goroutine, so that the writes run in parallel
+// with reading and hashing the members. Write must not be
 // called concurrently with itself or after close.
 type writeBehind struct {
 	w        io.Writer
@@ -53,7 +53,7 @@ func newWriteBehind(w io.Writer, progress func(int64)) *writeBehind {
 
 func (b *writeBehind) run() {
 	defer close(b.done)
-	h := sha256.New()
+	h := crc32.New(castagnoli)
 	for chunk := range b.full {
 		if b.err == nil && !b.failed.Load() {
 			_, b.err = b.w.Write(chunk)
@@ -91,7 +91,7 @@ func (b *writeBehind) Write(p []byte) (int, error) {
 func (b *writeBehind) abort() { b.failed.Store(true) }
 
 // close writes what is left, waits for the goroutine and returns the size
-// and sha256 of everything written.
+// and CRC32C of everything written.
 func (b *writeBehind) close() (int64, string, error) {
 	if len(b.cur) > 0 {
 		b.full <- b.cur
