@@ -5,6 +5,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"syscall"
 	"testing"
 )
 
@@ -36,5 +37,24 @@ func TestWriteFailureLeavesOldFileAndNoTemp(t *testing.T) {
 	ents, _ := os.ReadDir(dir)
 	if string(got) != "old" || len(ents) != 1 {
 		t.Fatalf("content %q, %d entries", got, len(ents))
+	}
+}
+
+func TestReplaceKeepsModeAndOwner(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "config.toml")
+	os.WriteFile(p, []byte("old"), 0o640)
+	if os.Geteuid() == 0 {
+		os.Chown(p, 12345, 23456)
+	}
+	old, _ := os.Stat(p)
+	if err := Replace(p, []byte("new"), old); err != nil {
+		t.Fatal(err)
+	}
+	st, _ := os.Stat(p)
+	got, _ := os.ReadFile(p)
+	sys := st.Sys().(*syscall.Stat_t)
+	osys := old.Sys().(*syscall.Stat_t)
+	if string(got) != "new" || st.Mode().Perm() != 0o640 || sys.Uid != osys.Uid || sys.Gid != osys.Gid {
+		t.Fatalf("content %q mode %v owner %d:%d", got, st.Mode().Perm(), sys.Uid, sys.Gid)
 	}
 }

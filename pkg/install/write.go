@@ -3,12 +3,10 @@ package install
 import (
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"strconv"
-	"syscall"
 	"time"
 
 	"github.com/arch-ckpt/arch/pkg/atomicfile"
@@ -73,26 +71,10 @@ func (t *target) replace(data []byte, newPerm fs.FileMode, now time.Time) (strin
 	if err != nil {
 		return "", err
 	}
-	err = atomicfile.Write(t.path, t.info.Mode().Perm(), func(w io.Writer) error {
-		if f, ok := w.(*os.File); ok {
-			keepOwner(f, t.info)
-		}
-		_, err := w.Write(data)
-		return err
-	})
-	if err != nil {
+	if err := atomicfile.Replace(t.path, data, t.info); err != nil {
 		return backup, fmt.Errorf("replace %s (the original is in %s): %w", t.path, backup, err)
 	}
 	return backup, nil
-}
-
-// keepOwner gives f the owner of the file it replaces. Failing is fine for
-// an unprivileged user editing their own file (it then has their owner
-// already); root's chown does not fail.
-func keepOwner(f *os.File, info fs.FileInfo) {
-	if st, ok := info.Sys().(*syscall.Stat_t); ok {
-		f.Chown(int(st.Uid), int(st.Gid))
-	}
 }
 
 // writeBackup copies the original content to <path>.arch-backup-<UTC
@@ -113,7 +95,7 @@ func writeBackup(path string, data []byte, info fs.FileInfo, now time.Time) (str
 		if err != nil {
 			return "", fmt.Errorf("create backup of %s: %w", path, err)
 		}
-		keepOwner(f, info)
+		atomicfile.ChownLike(f, info)
 		err = f.Chmod(info.Mode().Perm())
 		if err == nil {
 			_, err = f.Write(data)

@@ -2,7 +2,6 @@ package specpatch
 
 import (
 	"fmt"
-	"io"
 	"os"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -66,17 +65,7 @@ func PatchFile(path string, mods ...Modifier) (bool, error) {
 	if err != nil {
 		return false, fmt.Errorf("patch %s: %w", path, err)
 	}
-	uid, gid, hasOwner := owner(st)
-	err = atomicfile.Write(path, st.Mode().Perm(), func(w io.Writer) error {
-		if hasOwner {
-			if err := chown(w, uid, gid); err != nil {
-				return err
-			}
-		}
-		_, err := w.Write(out)
-		return err
-	})
-	if err != nil {
+	if err := atomicfile.Replace(path, out, st); err != nil {
 		return false, fmt.Errorf("patch %s: %w", path, err)
 	}
 	return true, nil
