@@ -13,17 +13,15 @@ DRAIN_N=${DRAIN_N:-20}; DRAIN_MIB=${DRAIN_MIB:-64}
 if [ "${QUICK:-0}" = 1 ]; then MIB=32; RUNS=2; PT_RUNS=60; LAYER_MB=64; DRAIN_N=4; DRAIN_MIB=16; fi
 
 go build -o bin/bench ./hack/bench
+LOG=$(mktemp /tmp/arch-bench-XXXX.log)   # progress and per-phase details
+echo "# details: $LOG"
 echo "# ARCH benchmarks on $(hostname): $(nproc) cores, $(awk '/MemTotal/{printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(uname -r), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"
 echo "# $(date -u +%FT%TZ); runc $(runc --version | awk 'NR==1{print $3}'), CRIU $(criu --version | awk 'NR==1{print $2}')"
 echo
-bin/bench passthrough -runs "$PT_RUNS"
+bin/bench passthrough -runs "$PT_RUNS" 2>>"$LOG"
 for c in zstd none; do
-  bin/bench ckpt -mib "$MIB" -runs "$RUNS" -compression "$c" | tail -n +3
+  bin/bench ckpt -mib "$MIB" -runs "$RUNS" -compression "$c" 2>>"$LOG" | tail -n +3
 done
-bin/bench ckpt -mib "$MIB" -runs 1 -compression zstd -fill zero 2>/dev/null | grep '^image:' || true
-if [ -x hack/bench-layer.sh ]; then
-  SIZE_MB=$LAYER_MB RUNS=$RUNS hack/bench-layer.sh /var/tmp/arch-bench-layer 2>/dev/null | grep '^|' || true
-fi
-if bin/bench drain -h >/dev/null 2>&1 || grep -q '"drain"' hack/bench/main.go; then
-  bin/bench drain -containers "$DRAIN_N" -mib "$DRAIN_MIB" | tail -n +3 || true
-fi
+bin/bench ckpt -mib "$MIB" -runs 1 -compression zstd -fill zero 2>>"$LOG" | grep '^image:'
+SIZE_MB=$LAYER_MB RUNS=$RUNS hack/bench-layer.sh /var/tmp/arch-bench-layer 2>>"$LOG" | tee -a "$LOG" | grep '^|'
+bin/bench drain -containers "$DRAIN_N" -mib "$DRAIN_MIB" 2>>"$LOG" | tail -n +3
