@@ -49,6 +49,16 @@ func (n *archNode) run(t *testing.T, ref, id string, env map[string]string) {
 	must(t, n.WaitStatus(ns, id, testbed.StatusRunning, statusTimeout))
 }
 
+// checkpointStop runs `ctr task checkpoint --exit` of an enabled container,
+// waits until ARCH has stopped it and returns its task log's counts.
+func (n *archNode) checkpointStop(t *testing.T, id string) []int {
+	t.Helper()
+	_, err := n.TaskCheckpoint(ns, id, true)
+	must(t, err)
+	must(t, n.WaitStatus(ns, id, testbed.StatusStopped, statusTimeout))
+	return logNumbers(t, n.TaskLog(ns, id))
+}
+
 // remove deletes a stopped task and its container.
 func (n *archNode) remove(t *testing.T, id string) {
 	t.Helper()

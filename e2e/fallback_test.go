@@ -38,10 +38,7 @@ func TestCorruptImageStartsFresh(t *testing.T) {
 			logPath := n.TaskLog(ns, id)
 			n.run(t, testbed.CCounterRef, id, nil)
 			waitLogAbove(t, logPath, 5)
-			_, err := n.TaskCheckpoint(ns, id, true)
-			must(t, err)
-			must(t, n.WaitStatus(ns, id, testbed.StatusStopped, statusTimeout))
-			last := logNumbers(t, logPath)
+			last := n.checkpointStop(t, id)
 			n.remove(t, id)
 
 			c.corrupt(t, n.arch.Store, key)
@@ -186,9 +183,7 @@ func TestFailedRestoreStartsFresh(t *testing.T) {
 	env := map[string]string{"ARCH_CHECKPOINT_KEY": "jobs/fails-to-restore"}
 	a.run(t, testbed.CCounterRef, "src", env)
 	waitLogAbove(t, a.TaskLog(ns, "src"), 5)
-	_, err := a.TaskCheckpoint(ns, "src", true)
-	must(t, err)
-	must(t, a.WaitStatus(ns, "src", testbed.StatusStopped, statusTimeout))
+	a.checkpointStop(t, "src")
 
 	b.run(t, testbed.CCounterRef, "dst", env)
 	waitLogAbove(t, b.TaskLog(ns, "dst"), 2)

@@ -76,9 +76,7 @@ func TestFaultsDuringCheckpoint(t *testing.T) {
 				t.Fatalf("next create: count went on at %d after %d (checkpoint done: %v)", next, last[len(last)-1], f.done)
 			}
 			// And the node checkpoints again; no staging folder is left behind.
-			_, err := n.TaskCheckpoint(ns, id, true)
-			must(t, err)
-			must(t, n.WaitStatus(ns, id, testbed.StatusStopped, statusTimeout))
+			n.checkpointStop(t, id)
 			if ents, _ := os.ReadDir(n.arch.StagingDir); len(ents) != 0 {
 				t.Fatalf("staging folders left behind: %v", names(ents))
 			}
@@ -95,13 +93,10 @@ func TestFaultsDuringRestore(t *testing.T) {
 			logPath := n.TaskLog(ns, id)
 			n.run(t, testbed.CCounterRef, id, nil)
 			waitLogAbove(t, logPath, 5)
-			_, err := n.TaskCheckpoint(ns, id, true)
-			must(t, err)
-			must(t, n.WaitStatus(ns, id, testbed.StatusStopped, statusTimeout))
-			last := logNumbers(t, logPath)
+			last := n.checkpointStop(t, id)
 			n.remove(t, id)
 
-			err = n.Run(ns, testbed.CCounterRef, id, testbed.RunOpts{RuncBinary: n.wrapper,
+			err := n.Run(ns, testbed.CCounterRef, id, testbed.RunOpts{RuncBinary: n.wrapper,
 				Env: map[string]string{"ARCH_ENABLE": "1"}, Detach: true})
 			if err == nil {
 				t.Fatal("ctr run succeeded although the wrapper was killed during the restore")

@@ -72,9 +72,7 @@ func TestFilesTravelWithTheCheckpoint(t *testing.T) {
 
 	a.run(t, filesRef, "files-a", env)
 	waitLogAbove(t, a.TaskLog(ns, "files-a"), 10)
-	_, err := a.TaskCheckpoint(ns, "files-a", true)
-	must(t, err)
-	must(t, a.WaitStatus(ns, "files-a", testbed.StatusStopped, statusTimeout))
+	a.checkpointStop(t, "files-a")
 	rootA := a.Rootfs(ns, "files-a")
 	before := listTree(t, rootA, "tmp/tree", "data")
 	logA := readLines(t, filepath.Join(rootA, "tmp/app.log"))
@@ -119,9 +117,7 @@ func TestSharedWorkDirMigration(t *testing.T) {
 	a.run(t, filesRef, "shared-a", env)
 	out := filepath.Join(shared, "work", "jobs", "shared", "out.txt")
 	waitLogAbove(t, a.TaskLog(ns, "shared-a"), 10)
-	_, err := a.TaskCheckpoint(ns, "shared-a", true)
-	must(t, err)
-	must(t, a.WaitStatus(ns, "shared-a", testbed.StatusStopped, statusTimeout))
+	a.checkpointStop(t, "shared-a")
 	if manifest(t, filepath.Join(shared, "checkpoint"), "jobs/shared") == nil {
 		t.Fatal("no image under <shared>/checkpoint")
 	}
@@ -224,10 +220,7 @@ func TestOtherSnapshotterCheckpointsProcessStateOnly(t *testing.T) {
 	}
 	run()
 	waitLogAbove(t, n.TaskLog(ns, id), 5)
-	_, err := n.TaskCheckpoint(ns, id, true)
-	must(t, err)
-	must(t, n.WaitStatus(ns, id, testbed.StatusStopped, statusTimeout))
-	last := logNumbers(t, n.TaskLog(ns, id))
+	last := n.checkpointStop(t, id)
 	n.remove(t, id)
 	if !logHas(n.archLog(), "files of the writable layer not captured", "not an overlay") {
 		t.Fatalf("ARCH's log does not say the files were not captured:\n%s", n.archLog())

@@ -7,8 +7,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-
-	"github.com/arch-ckpt/arch/internal/testbed"
 )
 
 // TestHostileFilesNeverLeaveTheRootfs puts a malicious rootfs-diff.tar into
@@ -45,9 +43,7 @@ func TestHostileFilesNeverLeaveTheRootfs(t *testing.T) {
 			key := ns + "/" + id
 			n.run(t, filesRef, id, nil)
 			waitLogAbove(t, n.TaskLog(ns, id), 5)
-			_, err := n.TaskCheckpoint(ns, id, true)
-			must(t, err)
-			must(t, n.WaitStatus(ns, id, testbed.StatusStopped, statusTimeout))
+			n.checkpointStop(t, id)
 			n.remove(t, id)
 			rewriteArchive(t, n.arch.Store, key, func(name string, data []byte) ([]byte, bool) {
 				if name != "rootfs-diff.tar" {

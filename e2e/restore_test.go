@@ -80,9 +80,7 @@ func TestMigrationToAnotherNode(t *testing.T) {
 			env := map[string]string{"ARCH_CHECKPOINT_KEY": "jobs/migrate-" + c.name}
 			a.run(t, c.ref, "on-a-"+c.name, env)
 			waitLogAbove(t, a.TaskLog(ns, "on-a-"+c.name), 10)
-			_, err := a.TaskCheckpoint(ns, "on-a-"+c.name, true)
-			must(t, err)
-			must(t, a.WaitStatus(ns, "on-a-"+c.name, testbed.StatusStopped, statusTimeout))
+			a.checkpointStop(t, "on-a-"+c.name)
 			before := logNumbers(t, a.TaskLog(ns, "on-a-"+c.name))
 
 			id := "on-b-" + c.name
@@ -111,9 +109,7 @@ func TestImageRemovedWhenRestoredContainerFinishes(t *testing.T) {
 	key := ns + "/" + id
 	n.run(t, testbed.CCounterRef, id, nil)
 	waitLogAbove(t, n.TaskLog(ns, id), 3)
-	_, err := n.TaskCheckpoint(ns, id, true)
-	must(t, err)
-	must(t, n.WaitStatus(ns, id, testbed.StatusStopped, statusTimeout))
+	n.checkpointStop(t, id)
 	n.remove(t, id)
 
 	// Restored, then stopped by the caller: the image stays.
