@@ -55,7 +55,9 @@ func (c *call) checkpoint() (int, bool) {
 		c.warn("arch-wrapper: unreadable ARCH record ("+err.Error()+"); plain runc checkpoint", err)
 		return 0, false
 	}
-	c.settleCheckpoint(rec, &log)
+	if rec.Checkpointing != nil {
+		c.settleCheckpoint(rec, &log)
+	}
 	sweepStaging(c.cfg.StagingDir, &log)
 
 	ctx, cancel := context.WithTimeout(context.Background(), c.cfg.CheckpointTimeout)

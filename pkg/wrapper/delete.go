@@ -21,7 +21,7 @@ func (c *call) delete() (int, bool) {
 		return 0, false
 	}
 	defer unlock()
-	if rec, err := records.Load(c.root(), c.cmd.ID); err == nil {
+	if rec, err := records.Load(c.root(), c.cmd.ID); err == nil && (rec.Checkpointing != nil || c.cmd.Bool("force")) {
 		// Settle before the poststop hook reads the record.
 		stopped := c.settleCheckpoint(rec, c.logger())
 		if c.cmd.Bool("force") && !stopped && !rec.StopRequested {
