@@ -176,14 +176,7 @@ func (b *bench) start(bin, dir, id string) error {
 	if err := b.call(bin, "start", id); err != nil {
 		return err
 	}
-	deadline := time.Now().Add(2 * time.Minute)
-	for time.Now().Before(deadline) {
-		if _, err := os.Stat(filepath.Join(dir, "upper", "tmp", "ready")); err == nil {
-			return nil
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	return fmt.Errorf("%s never became ready", id)
+	return waitFile(filepath.Join(dir, "upper", "tmp", "ready"))
 }
 
 func (b *bench) call(bin string, args ...string) error {

@@ -5,7 +5,6 @@ package bundle
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -83,9 +82,6 @@ func Getenv(spec *specs.Spec, name string) (string, bool) {
 	}
 	return val, found
 }
-
-// ErrNotEnabled is returned by callers that need an enabled container.
-var ErrNotEnabled = errors.New("container is not ARCH-enabled")
 
 // EnvEnable is the container environment variable that opts a container in.
 const EnvEnable = "ARCH_ENABLE"

@@ -7,7 +7,6 @@ import (
 	"io"
 	"os"
 	"sort"
-	"strings"
 
 	"github.com/rs/zerolog"
 	"github.com/spf13/pflag"
@@ -102,5 +101,3 @@ func openLog(cfg config.Config, component string) (zerolog.Logger, func()) {
 	l, c := archlog.Open(cfg.LogFile, cfg.LogLevel, component)
 	return l, func() { c.Close() }
 }
-
-func joinLines(lines []string) string { return strings.Join(lines, "\n") }

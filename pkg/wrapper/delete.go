@@ -36,7 +36,7 @@ func (c *call) delete() (int, bool) {
 	r := &realrunc.Runner{Path: c.runc, Env: c.env}
 	err = r.Run(context.Background(), realrunc.Inherit(), c.argv[1:]...)
 	code := exitCode(err)
-	if code == 0 || !c.runcStateExists(r) {
+	if code == 0 || !c.runcStateExists() {
 		records.Remove(c.root(), c.cmd.ID)
 		records.RemoveLock(c.root(), c.cmd.ID)
 	}
@@ -45,7 +45,7 @@ func (c *call) delete() (int, bool) {
 }
 
 // runcStateExists reports whether runc still knows the container.
-func (c *call) runcStateExists(r *realrunc.Runner) bool {
+func (c *call) runcStateExists() bool {
 	_, err := c.runner().State(context.Background(), c.cmd.ID)
 	return err == nil
 }
