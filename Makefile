@@ -35,6 +35,8 @@ e2e:
 	ARCH_E2E=1 $(GO) test -count=1 -timeout 25m -v ./e2e/
 
 lint:
+	@unformatted=$$(gofmt -l cmd pkg internal e2e hack); \
+	  if [ -n "$$unformatted" ]; then echo "gofmt needed: $$unformatted" >&2; exit 1; fi
 	$(GO) vet ./...
 
 # Coverage-guided fuzzing beyond the committed seeds (not part of `test`).

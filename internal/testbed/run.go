@@ -32,6 +32,12 @@ type RunOpts struct {
 // the instance's runc root and a cgroup under the instance's own parent, so
 // that two instances can run the same id side by side.
 func (in *Instance) Run(ns, ref, id string, o RunOpts) error {
+	_, err := in.Ctr(ns, in.runArgs(ns, ref, id, o)...)
+	return err
+}
+
+// runArgs is the `ctr run` command line of Run.
+func (in *Instance) runArgs(ns, ref, id string, o RunOpts) []string {
 	args := []string{"run", "--runc-root", in.RuncRoot, "--cgroup", in.CgroupPath(ns, id)}
 	if o.RuncBinary != "" {
 		args = append(args, "--runc-binary", o.RuncBinary)
@@ -59,9 +65,7 @@ func (in *Instance) Run(ns, ref, id string, o RunOpts) error {
 	}
 	args = append(args, o.Args...)
 	args = append(args, ref, id)
-	args = append(args, o.Cmd...)
-	_, err := in.Ctr(ns, args...)
-	return err
+	return append(args, o.Cmd...)
 }
 
 // CgroupPath is the cgroup Run gives container id of namespace ns.

@@ -38,11 +38,17 @@ func Identify(b *bundle.Bundle) Identity {
 // container in b, or "" when it fits.
 func Mismatch(m *ckpt.Manifest, b *bundle.Bundle, ident Identity) string {
 	var args []string
+	terminal := false
 	if b.Spec.Process != nil {
-		args = b.Spec.Process.Args
+		args, terminal = b.Spec.Process.Args, b.Spec.Process.Terminal
 	}
 	if !slices.Equal(m.Process.Args, args) {
 		return fmt.Sprintf("process args differ: image %q, container %q", m.Process.Args, args)
+	}
+	if m.Process.Terminal != terminal {
+		// runc restore would hang the caller waiting for a console that
+		// never comes, or fail on one that cannot be attached.
+		return fmt.Sprintf("terminal differs: image %t, container %t", m.Process.Terminal, terminal)
 	}
 	if m.Image.Reference != "" && ident.Reference != "" && m.Image.Reference != ident.Reference {
 		return fmt.Sprintf("image reference differs: image %s, container %s", m.Image.Reference, ident.Reference)

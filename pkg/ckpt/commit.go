@@ -93,7 +93,7 @@ func (s *Store) newManifest(key Key, meta *Meta, now time.Time) *Manifest {
 		Key:            key.String(),
 		Source:         Source{Namespace: meta.Namespace, ContainerID: meta.ContainerID, Node: node, RuncRoot: meta.RuncRoot},
 		Image:          ImageInfo{Reference: meta.ImageReference, RootfsIdentity: meta.RootfsIdentity},
-		Process:        Process{Args: meta.Args},
+		Process:        Process{Args: meta.Args, Terminal: meta.Terminal},
 		CreatedAt:      meta.CreatedAt.UTC(),
 		CheckpointedAt: at.UTC(),
 		Capture:        meta.Capture,

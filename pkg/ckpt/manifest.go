@@ -54,6 +54,9 @@ type ImageInfo struct {
 // Process is the container's main process.
 type Process struct {
 	Args []string `json:"args"`
+	// Terminal: the process had a console (runc --console-socket). CRIU
+	// restores it onto a new pty only into a container that has one too.
+	Terminal bool `json:"terminal,omitempty"`
 }
 
 // Archive is the archive file of an image.

@@ -19,7 +19,8 @@ type Meta struct {
 	ImageReference string // e.g. "docker.io/library/busybox:latest"
 	RootfsIdentity string // what identifies the rootfs content (image digest, chain ID)
 
-	Args []string // the container's process args
+	Args     []string // the container's process args
+	Terminal bool     // the container's process has a console
 	// Spec is the container's config.json, written verbatim as spec.dump.
 	// It must be valid JSON.
 	Spec []byte

@@ -1,8 +1,8 @@
 package ckpt
 
 import (
-	"hash/crc32"
 	"encoding/hex"
+	"hash/crc32"
 	"io"
 )
 

@@ -1,9 +1,9 @@
 package ckpt
 
 import (
-	"hash/crc32"
 	"encoding/hex"
 	"errors"
+	"hash/crc32"
 	"io"
 	"sync/atomic"
 )

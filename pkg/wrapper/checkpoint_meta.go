@@ -17,8 +17,9 @@ func (c *call) checkpointMeta(rec *bundle.Record, b *bundle.Bundle) ckpt.Meta {
 		c.logger().Info().Str("reason", ident.Note).Msg("checkpoint: image layers not fingerprinted")
 	}
 	var args []string
+	terminal := false
 	if b.Spec.Process != nil {
-		args = b.Spec.Process.Args
+		args, terminal = b.Spec.Process.Args, b.Spec.Process.Terminal
 	}
 	host, _ := os.Hostname()
 	created := rec.CreatedAt
@@ -33,6 +34,7 @@ func (c *call) checkpointMeta(rec *bundle.Record, b *bundle.Bundle) ckpt.Meta {
 		ImageReference: ident.Reference,
 		RootfsIdentity: ident.Rootfs,
 		Args:           args,
+		Terminal:       terminal,
 		CreatedAt:      created,
 		CheckpointedAt: time.Now().UTC(),
 		Spec:           b.Raw,

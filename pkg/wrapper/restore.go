@@ -13,6 +13,7 @@ import (
 	"github.com/arch-ckpt/arch/pkg/archspec"
 	"github.com/arch-ckpt/arch/pkg/bundle"
 	"github.com/arch-ckpt/arch/pkg/ckpt"
+	"github.com/arch-ckpt/arch/pkg/ptyrelay"
 	"github.com/arch-ckpt/arch/pkg/realrunc"
 )
 
@@ -71,6 +72,10 @@ func (c *call) tryRestore(b *bundle.Bundle, rec *bundle.Record, key ckpt.Key) (c
 	return 0, true
 }
 
+// consoleWait bounds the wait for the pty master of a restored terminal:
+// runc has sent it before it returns, so it is already queued.
+const consoleWait = 5 * time.Second
+
 // restoreFrom unpacks the image to local staging and runs runc restore.
 func (c *call) restoreFrom(ctx context.Context, img *ckpt.Image, b *bundle.Bundle, ph *phases, log *zerolog.Logger) error {
 	if err := os.MkdirAll(c.cfg.StagingDir, 0o700); err != nil {
@@ -106,10 +111,26 @@ func (c *call) restoreFrom(ctx context.Context, img *ckpt.Image, b *bundle.Bundl
 	restore.Set("work-path", filepath.Join(staging, "work"))
 	restore.SetBool("detach")
 	restore.SetBool("no-subreaper")
+	// A terminal's master goes to the caller only once the restore worked:
+	// the fallback create must find the caller's console socket unused.
+	callerConsole, _ := c.cmd.Get("console-socket")
+	var relay *ptyrelay.Relay
+	if callerConsole != "" {
+		if relay, err = ptyrelay.Listen(""); err != nil {
+			journal.rollback(log)
+			return err
+		}
+		defer relay.Close()
+		restore.Set("console-socket", relay.Path)
+	}
 	argv := restore.Render()
 	log.Info().Strs("argv", c.argvForLog()).Strs("rewritten", argv).Msg("restore: running")
 	r := &realrunc.Runner{Path: c.runc, Env: c.env, OnStart: c.faultOnce(faultRestoreRunc)}
-	if err := r.Run(ctx, realrunc.Inherit(), argv...); err != nil {
+	err = r.Run(ctx, realrunc.Inherit(), argv...)
+	if err == nil && relay != nil {
+		err = relay.Forward(callerConsole, consoleWait)
+	}
+	if err != nil {
 		c.keepRestoreLog(staging, log)
 		c.undoRestore(log)
 		journal.rollback(log)
