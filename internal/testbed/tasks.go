@@ -22,17 +22,39 @@ const (
 
 // TaskStatus is the STATUS column of `ctr task ls` for id, or StatusNone.
 func (in *Instance) TaskStatus(ns, id string) (string, error) {
+	f, err := in.taskRow(ns, id)
+	if err != nil || f == nil {
+		return StatusNone, err
+	}
+	return f[2], nil
+}
+
+// TaskPid is the PID column of `ctr task ls` for id (its init process on
+// the host), or an error when there is no such task.
+func (in *Instance) TaskPid(ns, id string) (int, error) {
+	f, err := in.taskRow(ns, id)
+	if err != nil {
+		return 0, err
+	}
+	if f == nil {
+		return 0, fmt.Errorf("task %s/%s: no such task", ns, id)
+	}
+	return strconv.Atoi(f[1])
+}
+
+// taskRow is the `ctr task ls` line of id split in fields, nil when absent.
+func (in *Instance) taskRow(ns, id string) ([]string, error) {
 	out, err := in.CtrOut(ns, "task", "ls")
 	if err != nil {
-		return "", err
+		return nil, err
 	}
 	for _, line := range strings.Split(out, "\n") {
 		f := strings.Fields(line)
 		if len(f) >= 3 && f[0] == id {
-			return f[2], nil
+			return f, nil
 		}
 	}
-	return StatusNone, nil
+	return nil, nil
 }
 
 // WaitStatus polls until the task of id has status want.
@@ -92,7 +114,13 @@ func (in *Instance) Cleanup(ns, id string) error {
 		// A frozen task gets its SIGKILL when thawed.
 		_, _ = in.Ctr(ns, "task", "resume", id)
 	}
-	_ = in.WaitStatus(ns, id, StatusStopped, 10*time.Second)
+	// Stopped, or gone: an attached `ctr run` deletes its task itself.
+	_ = Poll(10*time.Second, func() error {
+		if st, err := in.TaskStatus(ns, id); err != nil || (st != StatusStopped && st != StatusNone) {
+			return fmt.Errorf("task %s/%s: status %q: %v", ns, id, st, err)
+		}
+		return nil
+	})
 	if st, _ := in.TaskStatus(ns, id); st != StatusNone {
 		if _, err := in.Ctr(ns, "task", "rm", "--force", id); err != nil {
 			return err
