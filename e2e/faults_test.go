@@ -2,7 +2,9 @@ package e2e
 
 import (
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -57,6 +59,7 @@ func TestFaultsDuringCheckpoint(t *testing.T) {
 				must(t, n.WaitStatus(ns, id, testbed.StatusRunning, statusTimeout))
 				now := logNumbers(t, logPath)
 				waitLogAbove(t, logPath, now[len(now)-1]+3)
+				mustHaveNetwork(t, n, id)
 				// The next ARCH call on the container settles the store;
 				// ctr's own resume after the failed call was one.
 				if m := manifest(t, n.arch.Store, key); m != nil {
@@ -154,6 +157,7 @@ func TestStoreFullAndCriuFailing(t *testing.T) {
 			must(t, n.WaitStatus(ns, id, testbed.StatusRunning, statusTimeout))
 			now := logNumbers(t, logPath)
 			waitLogAbove(t, logPath, now[len(now)-1]+3)
+			mustHaveNetwork(t, n, id)
 			if m := manifest(t, n.arch.Store, ns+"/"+id); m != nil {
 				t.Fatalf("a failed checkpoint left an image: %v", m["imageID"])
 			}
@@ -176,4 +180,19 @@ func names(ents []os.DirEntry) []string {
 		out = append(out, e.Name())
 	}
 	return out
+}
+
+// mustHaveNetwork fails when CRIU's network lock (its "CRIU" iptables chain,
+// which drops every packet) is still on the container's network namespace:
+// a container that keeps running after a failed checkpoint must not be cut
+// off.
+func mustHaveNetwork(t *testing.T, n *archNode, id string) {
+	t.Helper()
+	pid, err := n.TaskPid(ns, id)
+	must(t, err)
+	out, err := exec.Command("nsenter", "--net=/proc/"+strconv.Itoa(pid)+"/ns/net", "iptables", "-w", "-S").CombinedOutput()
+	must(t, err)
+	if strings.Contains(string(out), "CRIU") {
+		t.Fatalf("the container's network is still locked by CRIU:\n%s", out)
+	}
 }

@@ -76,6 +76,9 @@ exit $rc
 		t.Fatalf("after a failed restore the terminal shows %v; want a fresh count from 1\n%s", counts, term.Output())
 	}
 	must(t, consecutive(counts))
+	if stray := strayProcesses(t, c, "tty-dst"); len(stray) != 0 {
+		t.Fatalf("processes of the failed restore live on next to the fresh container: %v", stray)
+	}
 	log := c.archLog()
 	if !strings.Contains(log, "restore failed, starting fresh") {
 		t.Fatalf("node C's ARCH log does not report the failed restore:\n%s", log)
@@ -141,4 +144,30 @@ func waitTerminalCounts(t *testing.T, term *testbed.Terminal, n int) []int {
 		return nil
 	})
 	return counts
+}
+
+// strayProcesses lists the processes in the cgroup of container id that are
+// not in its task's PID namespace: left there by something else than the
+// task, such as a restore that failed after CRIU brought its tree back.
+func strayProcesses(t *testing.T, n *archNode, id string) []string {
+	t.Helper()
+	pid, err := n.TaskPid(ns, id)
+	must(t, err)
+	taskNS, err := os.Readlink(fmt.Sprintf("/proc/%d/ns/pid", pid))
+	must(t, err)
+	cg := ":" + n.CgroupPath(ns, id) + "\n"
+	procs, _ := filepath.Glob("/proc/[0-9]*/cgroup")
+	var stray []string
+	for _, f := range procs {
+		data, err := os.ReadFile(f)
+		if err != nil || !strings.Contains(string(data)+"\n", cg) {
+			continue
+		}
+		dir := filepath.Dir(f)
+		if pidNS, err := os.Readlink(dir + "/ns/pid"); err == nil && pidNS != taskNS {
+			cmd, _ := os.ReadFile(dir + "/cmdline")
+			stray = append(stray, filepath.Base(dir)+" "+strings.ReplaceAll(string(cmd), "\x00", " "))
+		}
+	}
+	return stray
 }

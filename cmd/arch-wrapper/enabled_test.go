@@ -75,6 +75,19 @@ func TestEnabledCreateInjectsTheHookOnceAndRecords(t *testing.T) {
 	if log := readFile(t, n.log); strings.Contains(log, "hunter2") {
 		t.Fatal("ARCH's log contains an environment value")
 	}
+	// The container's CRIU configuration sits next to its record (unless
+	// the node has runc's own, which the annotation would replace).
+	var spec struct{ Annotations map[string]string }
+	if err := json.Unmarshal([]byte(readFile(t, filepath.Join(b, "config.json"))), &spec); err != nil {
+		t.Fatal(err)
+	}
+	want := strings.TrimSuffix(recs[0], ".json") + ".criu.conf"
+	if _, err := os.Stat("/etc/criu/runc.conf"); err == nil {
+		want = ""
+	}
+	if got := spec.Annotations["org.criu.config"]; got != want {
+		t.Fatalf("org.criu.config = %q, want %q", got, want)
+	}
 }
 
 func TestStartAndResumeAreAnsweredOnceWhenMarked(t *testing.T) {

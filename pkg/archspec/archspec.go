@@ -1,12 +1,17 @@
 // Package archspec says what ARCH changes in an enabled container's
-// config.json: the arch-hook poststop hook and, in shared-filesystem mode,
-// the work-dir bind mount and the process cwd. The wrapper applies it;
+// config.json: the arch-hook poststop hook, the CRIU configuration file
+// annotation and, in shared-filesystem mode, the work-dir bind mount and the
+// process cwd. The wrapper applies it;
 // `arch-hook explain` prints it.
 package archspec
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
+	"os"
 	"path/filepath"
+	"strings"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
@@ -22,6 +27,8 @@ type Plan struct {
 	Hooks map[string][]specs.Hook // by stage
 	Mount *specs.Mount            // shared work dir, if any
 	Cwd   string                  // process cwd, if changed
+	// Annotations are added when the container does not set them.
+	Annotations map[string]string
 	// WorkDirHost is the host folder behind Mount (created before create).
 	WorkDirHost string
 }
@@ -32,6 +39,29 @@ type Inputs struct {
 	RecordPath string // the container's ARCH record
 	ConfigPath string // ARCH configuration file to pass on ("" = default)
 	Key        string // checkpoint key (validated)
+	// CriuConfig is the CRIU configuration file ARCH writes for this
+	// container during its checkpoint ("" = none; see AnnotationCriuConfig).
+	CriuConfig string
+}
+
+// AnnotationCriuConfig names the CRIU configuration file runc gives CRIU for
+// this container (runc >= 1.0; a missing file is ignored). Without it runc
+// uses /etc/criu/runc.conf, so ARCH only sets it when that file does not
+// exist, and never over the container's own.
+const AnnotationCriuConfig = "org.criu.config"
+
+// RuncCriuConfig is the CRIU configuration runc uses for a container that
+// names none.
+const RuncCriuConfig = "/etc/criu/runc.conf"
+
+// CriuConfigPath is the CRIU configuration file of the container whose ARCH
+// record is recordPath, next to it; "" when this node has RuncCriuConfig:
+// the operator's settings must keep applying to every container.
+func CriuConfigPath(recordPath string) string {
+	if _, err := os.Lstat(RuncCriuConfig); !errors.Is(err, fs.ErrNotExist) {
+		return ""
+	}
+	return strings.TrimSuffix(recordPath, ".json") + ".criu.conf"
 }
 
 // Make computes the plan for spec.
@@ -44,6 +74,9 @@ func Make(spec *specs.Spec, in Inputs) (*Plan, error) {
 	p := &Plan{Hooks: map[string][]specs.Hook{
 		"poststop": {{Path: in.HookPath, Args: args, Timeout: &timeout}},
 	}}
+	if _, owned := spec.Annotations[AnnotationCriuConfig]; in.CriuConfig != "" && !owned {
+		p.Annotations = map[string]string{AnnotationCriuConfig: in.CriuConfig}
+	}
 	shared, hasShared := bundle.Getenv(spec, bundle.EnvSharedFSHostPath)
 	workdir, hasWorkdir := bundle.Getenv(spec, bundle.EnvWorkdirPath)
 	if hasShared && shared != "" && hasWorkdir && workdir != "" {
@@ -73,6 +106,9 @@ func (p *Plan) Modifiers() []specpatch.Modifier {
 			stage, h := stage, h
 			mods = append(mods, func(d *specpatch.Doc) error { _, err := d.AddHook(stage, h); return err })
 		}
+	}
+	for k, v := range p.Annotations {
+		mods = append(mods, specpatch.WithAnnotation(k, v))
 	}
 	if p.Mount != nil {
 		m := *p.Mount

@@ -55,6 +55,10 @@ type InFlight struct {
 	Started time.Time `json:"started"`
 	// ImageID is set once the image is committed.
 	ImageID string `json:"imageID,omitempty"`
+	// LeftStopped: the dump leaves the tasks stopped (SIGSTOP) and CRIU's
+	// network lock in place; a container that goes on running needs both
+	// undone.
+	LeftStopped bool `json:"leftStopped,omitempty"`
 }
 
 // RecordVersion is the current record format.

@@ -122,7 +122,8 @@ func explain(ctx context.Context, b *bundle.Bundle, ns, id, defaultStore, hookPa
 		x.AtCreate = "pass through: " + d.Problem
 		return x
 	}
-	plan, err := archspec.Make(b.Spec, archspec.Inputs{HookPath: hookPath, RecordPath: "<record>", Key: d.Key})
+	plan, err := archspec.Make(b.Spec, archspec.Inputs{HookPath: hookPath, RecordPath: "<record>", Key: d.Key,
+		CriuConfig: archspec.CriuConfigPath("<record>")})
 	if err != nil {
 		x.Injects = append(x.Injects, "nothing: "+err.Error())
 	} else {
@@ -177,6 +178,9 @@ func describePlan(p *archspec.Plan) []string {
 		for _, h := range hooks {
 			out = append(out, fmt.Sprintf("%s hook: %s %s", stage, h.Path, strings.Join(h.Args[1:], " ")))
 		}
+	}
+	for k, v := range p.Annotations {
+		out = append(out, fmt.Sprintf("annotation: %s=%s", k, v))
 	}
 	if p.Mount != nil {
 		out = append(out, fmt.Sprintf("bind mount: %s -> %s (%s)", p.Mount.Source, p.Mount.Destination, strings.Join(p.Mount.Options, ",")))

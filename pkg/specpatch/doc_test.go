@@ -103,6 +103,16 @@ func TestEditsKeepEverythingElse(t *testing.T) {
 			mustEqual(t, "cwd", proc["cwd"], archCwd)
 			proc["cwd"] = want["process"].(map[string]any)["cwd"]
 
+			annotations := got["annotations"].(map[string]any)
+			wantAnn, _ := want["annotations"].(map[string]any)
+			if _, owned := wantAnn["org.criu.config"]; !owned {
+				mustEqual(t, "added annotation", annotations["org.criu.config"], "/run/arch/c1.criu.conf")
+				delete(annotations, "org.criu.config")
+			}
+			if _, had := want["annotations"]; !had && len(annotations) == 0 {
+				delete(got, "annotations")
+			}
+
 			mustEqual(t, "document without ARCH's edits", got, want)
 		})
 	}

@@ -70,3 +70,8 @@ func PatchFile(path string, mods ...Modifier) (bool, error) {
 	}
 	return true, nil
 }
+
+// WithAnnotation returns a Modifier calling AddAnnotation.
+func WithAnnotation(key, value string) Modifier {
+	return func(d *Doc) error { _, err := d.AddAnnotation(key, value); return err }
+}

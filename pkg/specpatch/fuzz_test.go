@@ -43,7 +43,7 @@ func FuzzPatch(f *testing.F) {
 				t.Fatalf("top-level key %q lost", k)
 			}
 			switch {
-			case v == nil && (k == "hooks" || k == "mounts"):
+			case v == nil && (k == "hooks" || k == "mounts" || k == "annotations"):
 				// null is taken as absent and may be replaced
 			case k == "hooks":
 				inHooks, ok := v.(map[string]any)
@@ -56,6 +56,15 @@ func FuzzPatch(f *testing.F) {
 				}
 			case k == "mounts":
 				keepsPrefix(t, k, v, w)
+			case k == "annotations":
+				inAnn, ok := v.(map[string]any)
+				if !ok {
+					mustEqual(t, k, w, v)
+					continue
+				}
+				for ak, av := range inAnn { // every annotation stays as it was
+					mustEqual(t, "annotations."+ak, w.(map[string]any)[ak], av)
+				}
 			case k == "process":
 				inProc, ok := v.(map[string]any)
 				if !ok {

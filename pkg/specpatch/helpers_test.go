@@ -37,7 +37,8 @@ var (
 
 // archMods are the edits ARCH makes to a bundle.
 func archMods() []Modifier {
-	return []Modifier{WithHook(StagePrestart, archHook), WithMount(archMount), WithCwd(archCwd)}
+	return []Modifier{WithHook(StagePrestart, archHook), WithMount(archMount), WithCwd(archCwd),
+		WithAnnotation("org.criu.config", "/run/arch/c1.criu.conf")}
 }
 
 func readFixture(t testing.TB, name string) []byte {

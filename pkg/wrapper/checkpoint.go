@@ -70,6 +70,12 @@ func (c *call) checkpoint() (int, bool) {
 		log.Info().Err(err).Msg("checkpoint: container not running; passing to runc")
 		return 0, false
 	}
+	b, err := bundle.Load(rec.Bundle)
+	if err != nil {
+		c.failCheckpoint("arch-wrapper: checkpoint failed, the container keeps running: "+err.Error(), err)
+		return exitArchError, true
+	}
+	criuConf := c.stoppedDumpConfig(b)
 	weFroze := false
 	if st.Status == "running" {
 		if err := r.Run(ctx, realrunc.Stdio{}, "pause", c.cmd.ID); err != nil {
@@ -80,17 +86,18 @@ func (c *call) checkpoint() (int, bool) {
 	}
 	ph.done("freeze")
 	c.fault(faultCheckpointFrozen)
-	rec.Checkpointing = &bundle.InFlight{Started: time.Now().UTC()}
+	rec.Checkpointing = &bundle.InFlight{Started: time.Now().UTC(), LeftStopped: criuConf != ""}
+	undo := func() { c.thawAfterFailure(r, weFroze, st.Pid, rec.Checkpointing.LeftStopped, &log) }
 	if err := records.Save(rec); err != nil {
-		c.thawAfterFailure(r, weFroze, &log)
+		undo()
 		c.failCheckpoint("arch-wrapper: checkpoint: cannot save the record: "+err.Error(), err)
 		return exitArchError, true
 	}
-	manifest, err := c.dumpAndCommit(ctx, r, rec, ph, &log)
+	manifest, err := c.dumpAndCommit(ctx, r, rec, b, criuConf, ph, &log)
 	if err != nil {
+		undo()
 		rec.Checkpointing = nil
 		records.Save(rec)
-		c.thawAfterFailure(r, weFroze, &log)
 		if errors.Is(err, realrunc.ErrTimeout) || errors.Is(ctx.Err(), context.DeadlineExceeded) {
 			err = fmt.Errorf("timed out after %s (checkpoint_timeout): %w", c.cfg.CheckpointTimeout, err)
 		}
@@ -102,16 +109,16 @@ func (c *call) checkpoint() (int, bool) {
 		log.Warn().Err(err).Msg("checkpoint: cannot record the committed image")
 	}
 	c.fault(faultCheckpointCommitted)
-	if err := c.stopFrozen(r, st.Pid, &log); err != nil {
+	if err := c.stopFrozen(r, st.Pid, ph, &log); err != nil {
 		// The container lives on past its image: the image is stale.
 		c.discardImage(rec, manifest.ImageID, &log)
+		undo()
 		rec.Checkpointing = nil
 		records.Save(rec)
-		c.thawAfterFailure(r, weFroze, &log)
 		c.failCheckpoint("arch-wrapper: checkpoint failed: the container could not be stopped after the commit ("+err.Error()+"); image discarded, the container keeps running", err)
 		return exitArchError, true
 	}
-	ph.done("stop")
+	ph.done("gone")
 	c.fault(faultCheckpointStopped)
 	rec.Checkpointing = nil
 	rec.CheckpointedImage = manifest.ImageID
@@ -156,7 +163,7 @@ func (c *call) noteInDumpLog(msg string) {
 }
 
 // dumpAndCommit runs the CRIU dump through runc and commits it.
-func (c *call) dumpAndCommit(ctx context.Context, r *realrunc.Runner, rec *bundle.Record, ph *phases, log *zerolog.Logger) (*ckpt.Manifest, error) {
+func (c *call) dumpAndCommit(ctx context.Context, r *realrunc.Runner, rec *bundle.Record, b *bundle.Bundle, criuConf string, ph *phases, log *zerolog.Logger) (*ckpt.Manifest, error) {
 	if err := os.MkdirAll(c.cfg.StagingDir, 0o700); err != nil {
 		return nil, fmt.Errorf("create staging folder: %w", err)
 	}
@@ -178,6 +185,9 @@ func (c *call) dumpAndCommit(ctx context.Context, r *realrunc.Runner, rec *bundl
 	// dump carries the caller's global flags already: run it without the runner's.
 	dumper := &realrunc.Runner{Path: r.Path, Env: r.Env}
 	dumper.OnStart = c.faultWhenFilled(faultCheckpointDump, filepath.Join(staging, "checkpoint"))
+	if criuConf != "" && writeCriuConfig(criuConf, log) {
+		defer removeCriuConfig(criuConf, log) // also when the dump fails
+	}
 	if err := dumper.Run(ctx, stdio, dump.Render()...); err != nil {
 		c.copyDumpLog(staging)
 		return nil, fmt.Errorf("CRIU dump: %w", err)
@@ -185,10 +195,6 @@ func (c *call) dumpAndCommit(ctx context.Context, r *realrunc.Runner, rec *bundl
 	ph.done("dump")
 	c.copyDumpLog(staging)
 	if err := arrangeStaging(staging); err != nil {
-		return nil, err
-	}
-	b, err := bundle.Load(rec.Bundle)
-	if err != nil {
 		return nil, err
 	}
 	capture, err := captureFiles(ctx, b, staging, log)
@@ -254,22 +260,27 @@ func (c *call) discardImage(rec *bundle.Record, imageID string, log *zerolog.Log
 	}
 }
 
-// thawAfterFailure puts the container back the way the caller left it.
-func (c *call) thawAfterFailure(r *realrunc.Runner, weFroze bool, log *zerolog.Logger) {
-	if !weFroze {
-		return // the caller paused it and will resume it
-	}
+// thawAfterFailure puts the container back the way the caller left it:
+// revived (pkg/netlock, SIGCONT) and thawed, or left paused for the caller
+// that paused it and will resume it.
+func (c *call) thawAfterFailure(r *realrunc.Runner, weFroze bool, pid int, leftStopped bool, log *zerolog.Logger) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
+	c.revive(ctx, r, pid, leftStopped, log)
+	if !weFroze {
+		return
+	}
 	if err := r.Run(ctx, realrunc.Stdio{}, "resume", c.cmd.ID); err != nil {
 		log.Error().Err(err).Msg("checkpoint: cannot thaw the container after a failed checkpoint")
 	}
 }
 
-// stopFrozen kills the still-frozen container and thaws it so that the kill
-// lands before any of its code runs again, then waits until its init
-// process (pid, from runc state) is gone.
-func (c *call) stopFrozen(r *realrunc.Runner, pid int, log *zerolog.Logger) error {
+// stopFrozen kills the still-frozen container and waits until its init
+// process (pid, from runc state) is gone. `runc kill --all` freezes the
+// container, signals every process and thaws it, so the SIGKILL lands
+// before any of its code runs again; should the container still be frozen
+// after that (a runc that does not thaw), ARCH thaws it.
+func (c *call) stopFrozen(r *realrunc.Runner, pid int, ph *phases, log *zerolog.Logger) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	init := procStartTime(pid)
@@ -278,20 +289,30 @@ func (c *call) stopFrozen(r *realrunc.Runner, pid int, log *zerolog.Logger) erro
 			return fmt.Errorf("kill: %w", err2)
 		}
 	}
-	if err := r.Run(ctx, realrunc.Stdio{}, "resume", c.cmd.ID); err != nil {
-		log.Debug().Err(err).Msg("checkpoint: thaw after kill")
-	}
+	ph.done("kill")
+	thawAt := time.Now().Add(thawAfter)
 	for {
 		if exited(pid, init) {
 			return nil
 		}
+		if !thawAt.IsZero() && time.Now().After(thawAt) {
+			if err := r.Run(ctx, realrunc.Stdio{}, "resume", c.cmd.ID); err != nil {
+				log.Debug().Err(err).Msg("checkpoint: thaw after kill")
+			}
+			thawAt = time.Time{}
+		}
 		select {
 		case <-ctx.Done():
 			return fmt.Errorf("container init %d still alive after SIGKILL: %w", pid, ctx.Err())
-		case <-time.After(2 * time.Millisecond):
+		case <-time.After(time.Millisecond):
 		}
 	}
 }
+
+// thawAfter is how long a killed container may take to exit before ARCH
+// thaws it itself: a killed process normally exits in well under a
+// millisecond once thawed.
+const thawAfter = 100 * time.Millisecond
 
 // exited reports whether process pid (started at start, in clock ticks
 // since boot) is gone or a zombie waiting for the shim to reap it. It reads

@@ -22,11 +22,18 @@ func (c *call) patchBundle(b *bundle.Bundle, rec *bundle.Record) error {
 	if err != nil {
 		return err
 	}
+	criuConf := archspec.CriuConfigPath(recPath)
 	plan, err := archspec.Make(b.Spec, archspec.Inputs{
 		HookPath: hook, RecordPath: recPath, ConfigPath: c.cfg.Path, Key: rec.Key,
+		CriuConfig: criuConf,
 	})
 	if err != nil {
 		return err
+	}
+	if criuConf != "" {
+		// One left by a checkpoint whose wrapper was killed mid-dump would
+		// leave a restore of the same id stopped.
+		os.Remove(criuConf)
 	}
 	if plan.WorkDirHost != "" {
 		if err := os.MkdirAll(plan.WorkDirHost, 0o755); err != nil {

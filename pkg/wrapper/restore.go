@@ -126,6 +126,8 @@ func (c *call) restoreFrom(ctx context.Context, img *ckpt.Image, b *bundle.Bundl
 	argv := restore.Render()
 	log.Info().Strs("argv", c.argvForLog()).Strs("rewritten", argv).Msg("restore: running")
 	r := &realrunc.Runner{Path: c.runc, Env: c.env, OnStart: c.faultOnce(faultRestoreRunc)}
+	notSubreaper := becomeSubreaper(log)
+	defer notSubreaper()
 	err = r.Run(ctx, realrunc.Inherit(), argv...)
 	if err == nil && relay != nil {
 		err = relay.Forward(callerConsole, consoleWait)
@@ -133,6 +135,7 @@ func (c *call) restoreFrom(ctx context.Context, img *ckpt.Image, b *bundle.Bundl
 	if err != nil {
 		c.keepRestoreLog(staging, log)
 		c.undoRestore(log)
+		killOrphans(log)
 		journal.rollback(log)
 		return fmt.Errorf("runc restore: %w", err)
 	}

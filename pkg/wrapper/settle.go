@@ -7,6 +7,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/arch-ckpt/arch/pkg/archspec"
 	"github.com/arch-ckpt/arch/pkg/bundle"
 	"github.com/arch-ckpt/arch/pkg/ckpt"
 )
@@ -22,6 +23,9 @@ import (
 //   - An image was committed and the container is stopped: the checkpoint
 //     did complete; keep the image for the next create.
 //
+// A container that lives on is revived first: its dump may have left its
+// processes stopped and its network locked.
+//
 // It reports whether the container is stopped.
 func (c *call) settleCheckpoint(rec *bundle.Record, log *zerolog.Logger) (stopped bool) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -33,6 +37,15 @@ func (c *call) settleCheckpoint(rec *bundle.Record, log *zerolog.Logger) (stoppe
 		return stopped
 	}
 	rec.Checkpointing = nil
+	if !stopped {
+		// Its dump may have left it stopped and its network locked.
+		c.revive(ctx, c.runner(), st.Pid, inf.LeftStopped, log)
+	}
+	if recPath, err := c.records().Path(rec.Root, rec.ID); err == nil {
+		if conf := archspec.CriuConfigPath(recPath); conf != "" {
+			removeCriuConfig(conf, log)
+		}
+	}
 	defer func() {
 		if err := c.records().Save(rec); err != nil {
 			log.Warn().Err(err).Msg("settle: cannot save the record")
