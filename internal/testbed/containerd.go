@@ -37,6 +37,7 @@ type startOptions struct {
 	env      map[string]string
 	logLevel string
 	ready    time.Duration
+	criRunc  string // "": no CRI plugin
 }
 
 // WithEnv adds a variable to the daemon's environment, inherited by the
@@ -48,6 +49,14 @@ func WithEnv(key, value string) Option {
 // WithLogLevel sets containerd's log level (default "debug").
 func WithLogLevel(level string) Option {
 	return func(o *startOptions) { o.logLevel = level }
+}
+
+// WithCRI enables containerd's CRI plugin (the kubelet's API), whose
+// default runtime "arch" runs runc (the shim's BinaryName). Pods get the
+// host network (there is no CNI here) and the shell counter image as their
+// sandbox image: import it into the "k8s.io" namespace first.
+func WithCRI(runc string) Option {
+	return func(o *startOptions) { o.criRunc = runc }
 }
 
 // StartTimeout bounds the wait for a new daemon to answer `ctr version`.
@@ -83,7 +92,7 @@ func Start(t testing.TB, name string, opts ...Option) *Instance {
 		}
 	}
 	config := filepath.Join(dir, "config.toml")
-	if err := os.WriteFile(config, []byte(in.config(o.logLevel)), 0o644); err != nil {
+	if err := os.WriteFile(config, []byte(in.config(o.logLevel, o.criRunc)), 0o644); err != nil {
 		t.Fatalf("testbed: %v", err)
 	}
 	in.Env = baseEnv()
@@ -135,9 +144,12 @@ func Start(t testing.TB, name string, opts ...Option) *Instance {
 // config is containerd's configuration: plugins the tests do not use
 // (CRI first of all, slow to start) are disabled. The v1 linux runtime
 // stays: containerd 1.6's tasks service does not load without it.
-func (in *Instance) config(logLevel string) string {
-	disabled := []string{
-		"io.containerd.grpc.v1.cri",
+func (in *Instance) config(logLevel, criRunc string) string {
+	var disabled []string
+	if criRunc == "" {
+		disabled = append(disabled, "io.containerd.grpc.v1.cri")
+	}
+	disabled = append(disabled,
 		"io.containerd.internal.v1.opt", // would write /opt/containerd
 		"io.containerd.internal.v1.tracing",
 		"io.containerd.tracing.processor.v1.otlp",
@@ -145,8 +157,8 @@ func (in *Instance) config(logLevel string) string {
 		"io.containerd.snapshotter.v1.btrfs",
 		"io.containerd.snapshotter.v1.devmapper",
 		"io.containerd.snapshotter.v1.zfs",
-	}
-	return fmt.Sprintf(`version = 2
+	)
+	config := fmt.Sprintf(`version = 2
 root = %q
 state = %q
 disabled_plugins = ["%s"]
@@ -157,6 +169,29 @@ disabled_plugins = ["%s"]
 [debug]
   level = %q
 `, in.Root, in.State, strings.Join(disabled, `", "`), in.Address, logLevel)
+	if criRunc != "" {
+		// restrict_oom_score_adj: the kubelet's -998 for sandboxes needs
+		// CAP_SYS_RESOURCE, which these machines' root lacks.
+		config += fmt.Sprintf(`
+[plugins."io.containerd.grpc.v1.cri"]
+  sandbox_image = %q
+  stream_server_address = "127.0.0.1"
+  stream_server_port = "0"
+  restrict_oom_score_adj = true
+  [plugins."io.containerd.grpc.v1.cri".containerd]
+    snapshotter = "overlayfs"
+    default_runtime_name = "arch"
+    [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.arch]
+      runtime_type = "io.containerd.runc.v2"
+      [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.arch.options]
+        BinaryName = %q
+        Root = %q
+  [plugins."io.containerd.grpc.v1.cri".cni]
+    bin_dir = %q
+    conf_dir = %q
+`, ShellCounterRef, criRunc, in.RuncRoot, filepath.Join(in.Dir, "cni"), filepath.Join(in.Dir, "cni"))
+	}
+	return config
 }
 
 func (in *Instance) logDir() string { return filepath.Join(in.Dir, "logs") }
