@@ -23,16 +23,21 @@ type Result struct {
 // CtrResult runs `ctr -a ADDRESS -n NS args...`. The error is only about
 // running ctr (not found, timed out); a failing ctr is a non-zero ExitCode.
 func (in *Instance) CtrResult(ns string, args ...string) (Result, error) {
-	bin, err := LookPath("ctr")
+	return runTool("ctr", in.Env, in.Dir, append([]string{"-a", in.Address, "-n", ns}, args...), len(args))
+}
+
+// runTool runs a client tool (ctr, docker) for at most CtrTimeout; in
+// messages only the last nShown arguments appear (not the socket flags).
+func runTool(name string, env []string, dir string, args []string, nShown int) (Result, error) {
+	bin, err := LookPath(name)
 	if err != nil {
 		return Result{}, err
 	}
+	shown := name + " " + strings.Join(args[len(args)-nShown:], " ")
 	ctx, cancel := context.WithTimeout(context.Background(), CtrTimeout)
 	defer cancel()
-	full := append([]string{"-a", in.Address, "-n", ns}, args...)
-	cmd := exec.CommandContext(ctx, bin, full...)
-	cmd.Env = in.Env
-	cmd.Dir = in.Dir
+	cmd := exec.CommandContext(ctx, bin, args...)
+	cmd.Env, cmd.Dir = env, dir
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	// A restored or run task whose stdio is ctr's own keeps nothing open
@@ -43,11 +48,11 @@ func (in *Instance) CtrResult(ns string, args ...string) (Result, error) {
 	var exit *exec.ExitError
 	switch {
 	case ctx.Err() != nil:
-		return res, fmt.Errorf("ctr %s: timed out after %v (stderr: %s)", strings.Join(args, " "), CtrTimeout, res.Stderr)
+		return res, fmt.Errorf("%s: timed out after %v (stderr: %s)", shown, CtrTimeout, res.Stderr)
 	case errors.As(err, &exit):
 		res.ExitCode = exit.ExitCode()
 	case err != nil:
-		return res, fmt.Errorf("ctr %s: %w", strings.Join(args, " "), err)
+		return res, fmt.Errorf("%s: %w", shown, err)
 	}
 	return res, nil
 }

@@ -1,10 +1,7 @@
 package testbed
 
 import (
-	"bytes"
-	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -79,28 +76,8 @@ func StartDocker(t testing.TB, in *Instance, wrapper string) *Docker {
 
 // Docker runs the docker CLI against this daemon.
 func (d *Docker) Docker(args ...string) (Result, error) {
-	bin, err := LookPath("docker")
-	if err != nil {
-		return Result{}, err
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), CtrTimeout)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, bin, args...)
-	cmd.Env = append(baseEnv(), "DOCKER_HOST="+d.Host, "DOCKER_CONFIG="+filepath.Join(d.Dir, "cli"))
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	err = cmd.Run()
-	res := Result{Stdout: stdout.String(), Stderr: stderr.String()}
-	var exit *exec.ExitError
-	switch {
-	case ctx.Err() != nil:
-		return res, fmt.Errorf("docker %s: timed out after %v", strings.Join(args, " "), CtrTimeout)
-	case errors.As(err, &exit):
-		res.ExitCode = exit.ExitCode()
-	case err != nil:
-		return res, fmt.Errorf("docker %s: %w", strings.Join(args, " "), err)
-	}
-	return res, nil
+	env := append(baseEnv(), "DOCKER_HOST="+d.Host, "DOCKER_CONFIG="+filepath.Join(d.Dir, "cli"))
+	return runTool("docker", env, d.Dir, args, len(args))
 }
 
 // Out runs docker and returns its stdout; a non-zero exit is an error that

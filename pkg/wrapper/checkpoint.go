@@ -23,11 +23,12 @@ import (
 //
 //  1. freeze it (containerd already paused it; otherwise ARCH pauses it),
 //  2. dump it with --leave-running into a local staging folder, so that it
-//     stays frozen: nothing runs between the dump and the stop,
+//     stays frozen: nothing runs between the dump and the stop (and, where
+//     it can, with its tasks left stopped: see stopped_dump.go),
 //  3. commit the dump (and the writable layer) to the store as one archive,
 //     and give the caller's --image-path the same dump,
-//  4. only then kill it; if anything before fails, it is thawed (or left
-//     paused for the caller that paused it) and keeps running.
+//  4. only then kill it; if anything before fails, it is revived, thawed
+//     (or left paused for the caller that paused it) and keeps running.
 func (c *call) checkpoint() (int, bool) {
 	records := c.records()
 	rec, err := records.Load(c.root(), c.cmd.ID)
