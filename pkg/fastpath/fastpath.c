@@ -8,7 +8,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-// Global flags of runc that take a separate value (RUNC-CONTRACT.md).
+// Global flags of runc that take a separate value (RUNC-CONTRACT.md). These
+// tables repeat what Go knows (pkg/runccmd, pkg/wrapper); tables_test.go
+// fails when they drift apart.
 static const char *global_value_flags[] = {"log", "log-format", "root", "rootless", "criu", NULL};
 static const char *global_bool_flags[] = {"debug", "systemd-cgroup", NULL};
 // Subcommands ARCH never intercepts. create, start, resume, checkpoint,

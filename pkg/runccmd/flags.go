@@ -1,5 +1,7 @@
 package runccmd
 
+import "slices"
+
 // flagKind says how a flag consumes tokens.
 type flagKind int
 
@@ -60,6 +62,23 @@ var globalFlags = table(
 	map[string]string{"v": "version"},
 	false,
 )
+
+// GlobalFlagNames lists runc's global flags that take a value and the
+// boolean ones (long names, sorted; help and version included). The C fast
+// path keeps its own copy; its test compares the two.
+func GlobalFlagNames() (values, bools []string) {
+	for name, kind := range globalFlags.kinds {
+		switch kind {
+		case kindValue:
+			values = append(values, name)
+		case kindBool:
+			bools = append(bools, name)
+		}
+	}
+	slices.Sort(values)
+	slices.Sort(bools)
+	return values, bools
+}
 
 var (
 	createValues = []string{"bundle", "config", "console-socket", "pidfd-socket", "pid-file", "preserve-fds"}

@@ -5,6 +5,7 @@ package wrapper
 
 import (
 	"os"
+	"slices"
 	"strings"
 
 	"github.com/rs/zerolog"
@@ -78,27 +79,39 @@ func (c *call) run() int {
 	return c.passthrough()
 }
 
+// handlers are ARCH's handlers by subcommand: every other subcommand goes
+// to runc unchanged (and pkg/fastpath hands it over before Go starts).
+var handlers = map[string]func(c *call) (code int, handled bool){
+	"create": (*call).create,
+	"start": func(c *call) (int, bool) {
+		return c.skipOnce("start", func(r *bundle.Record) *bool { return &r.SkipStart })
+	},
+	"resume": func(c *call) (int, bool) {
+		return c.skipOnce("resume", func(r *bundle.Record) *bool { return &r.SkipResume })
+	},
+	"checkpoint": (*call).checkpoint,
+	"delete":     (*call).delete,
+	"kill":       (*call).kill,
+}
+
+// Intercepted lists the subcommands ARCH may handle itself, sorted.
+func Intercepted() []string {
+	names := make([]string, 0, len(handlers))
+	for name := range handlers {
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	return names
+}
+
 // dispatch gives a call to ARCH's handler for its subcommand. handled is
 // false when the call must go to runc unchanged.
 func (c *call) dispatch() (code int, handled bool) {
-	if !c.cmd.HasID {
+	h, ok := handlers[c.cmd.Name]
+	if !c.cmd.HasID || !ok {
 		return 0, false
 	}
-	switch c.cmd.Name {
-	case "create":
-		return c.create()
-	case "start":
-		return c.skipOnce("start", func(r *bundle.Record) *bool { return &r.SkipStart })
-	case "resume":
-		return c.skipOnce("resume", func(r *bundle.Record) *bool { return &r.SkipResume })
-	case "checkpoint":
-		return c.checkpoint()
-	case "delete":
-		return c.delete()
-	case "kill":
-		return c.kill()
-	}
-	return 0, false
+	return h(c)
 }
 
 // passthrough replaces the process with the real runc.
