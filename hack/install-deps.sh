@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs everything ARCH's build, tests and demo need on a Debian 12 machine
-# (see README "Install"): runc, containerd, iptables, busybox-static, zstd,
+# (see README "Install"): runc, containerd, iptables, nftables (to test
+# undoing a CRIU nftables network lock), busybox-static, zstd,
 # docker.io (dockerd for the Docker end-to-end test; not started here), a
 # CRIU that passes `criu check`, and checkpointctl. Idempotent: a second run
 # only checks and returns in a second or two.
@@ -19,7 +20,7 @@ set -euo pipefail
 ARCH_CRIU_PREFIX=${ARCH_CRIU_PREFIX:-/opt/arch/criu}
 CRIU_LAUNCHER=${CRIU_LAUNCHER:-/usr/local/sbin/criu}
 CHECKPOINTCTL_VERSION=${CHECKPOINTCTL_VERSION:-v1.6.0}
-APT_PACKAGES=(runc containerd iptables busybox-static zstd gcc libc6-dev docker.io)
+APT_PACKAGES=(runc containerd iptables nftables busybox-static zstd gcc libc6-dev docker.io)
 CRIU_PACKAGES=(criu libbsd0 libc6 libgnutls30t64 libnet1 libnftables1 libnl-3-200
   libprotobuf-c1 libuuid1 libmd0 libp11-kit0 libidn2-0 libunistring5 libtasn1-6
   libnettle8t64 libhogweed6t64 libgmp10 libmnl0 libnftnl11 libxtables12 libjansson4 libffi8)

@@ -11,7 +11,6 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"strings"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
@@ -61,7 +60,7 @@ func CriuConfigPath(recordPath string) string {
 	if _, err := os.Lstat(RuncCriuConfig); !errors.Is(err, fs.ErrNotExist) {
 		return ""
 	}
-	return strings.TrimSuffix(recordPath, ".json") + ".criu.conf"
+	return bundle.CriuConfigFile(recordPath)
 }
 
 // Make computes the plan for spec.

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -59,6 +60,9 @@ type InFlight struct {
 	// network lock in place; a container that goes on running needs both
 	// undone.
 	LeftStopped bool `json:"leftStopped,omitempty"`
+	// Froze: ARCH paused the container itself (the caller had not), so
+	// nobody else will resume it.
+	Froze bool `json:"froze,omitempty"`
 }
 
 // RecordVersion is the current record format.
@@ -156,10 +160,18 @@ func (r Records) Remove(root, id string) error {
 	if err != nil {
 		return err
 	}
+	os.Remove(CriuConfigFile(p))
 	if err := os.Remove(p); err != nil && !errors.Is(err, os.ErrNotExist) {
 		return fmt.Errorf("remove record: %w", err)
 	}
 	return nil
+}
+
+// CriuConfigFile is the CRIU configuration file of the container whose
+// record is at recordPath (see pkg/archspec): beside the record, and
+// removed with it.
+func CriuConfigFile(recordPath string) string {
+	return strings.TrimSuffix(recordPath, ".json") + ".criu.conf"
 }
 
 // RemoveLock deletes the container's lock file once the container is gone

@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 )
@@ -43,14 +44,24 @@ func netnsProcess(t *testing.T) (int, string) {
 }
 
 func locked(ns string) bool {
-	return inNetns(context.Background(), ns, "", "iptables", "-w", "-n", "-L", "CRIU") == nil
+	return inNetns(context.Background(), ns, "iptables", "-w", "-n", "-L", "CRIU") == nil
+}
+
+// lock applies CRIU's lock rules in ns, as CRIU does.
+func lock(t *testing.T, ns string) {
+	t.Helper()
+	cmd := exec.Command("nsenter", "--net="+ns, "--", "iptables-restore", "-w", "--noflush")
+	cmd.Stdin = strings.NewReader(lockRules)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("lock: %v: %s", err, out)
+	}
 }
 
 func TestUnlockRemovesCRIUsLock(t *testing.T) {
 	pid, ns := netnsProcess(t)
-	if err := inNetns(context.Background(), ns, lockRules, "iptables-restore", "-w", "--noflush"); err != nil {
-		t.Fatal(err)
-	}
+	// Two dumps in one shared namespace: two jumps to the chain.
+	lock(t, ns)
+	lock(t, ns)
 	if !locked(ns) {
 		t.Fatal("the lock did not take")
 	}
@@ -58,8 +69,8 @@ func TestUnlockRemovesCRIUsLock(t *testing.T) {
 	if err != nil || !unlocked {
 		t.Fatalf("Unlock = %v, %v; want true, nil", unlocked, err)
 	}
-	if locked(ns) {
-		t.Fatal("CRIU's chain is still there")
+	if out, _ := inNetnsOutput(context.Background(), ns, "iptables", "-w", "-S"); strings.Contains(out, "CRIU") {
+		t.Fatalf("CRIU's lock is still there:\n%s", out)
 	}
 	if unlocked, err := Unlock(context.Background(), pid); err != nil || unlocked {
 		t.Fatalf("second Unlock = %v, %v; want false, nil", unlocked, err)
@@ -69,5 +80,22 @@ func TestUnlockRemovesCRIUsLock(t *testing.T) {
 func TestUnlockLeavesTheHostNamespaceAlone(t *testing.T) {
 	if unlocked, err := Unlock(context.Background(), os.Getpid()); err != nil || unlocked {
 		t.Fatalf("Unlock of our own namespace = %v, %v; want false, nil", unlocked, err)
+	}
+}
+
+func TestUnlockRemovesCRIUsNftablesLock(t *testing.T) {
+	pid, ns := netnsProcess(t)
+	if _, err := exec.LookPath("nft"); err != nil {
+		t.Fatalf("nft missing (hack/install-deps.sh installs it): %v", err)
+	}
+	if err := inNetns(context.Background(), ns, "nft", "add", "table", "inet", "CRIU-4242"); err != nil {
+		t.Fatal(err)
+	}
+	unlocked, err := Unlock(context.Background(), pid)
+	if err != nil || !unlocked {
+		t.Fatalf("Unlock = %v, %v; want true, nil", unlocked, err)
+	}
+	if out, _ := inNetnsOutput(context.Background(), ns, "nft", "list", "tables"); strings.Contains(out, "CRIU") {
+		t.Fatalf("CRIU's nftables lock is still there:\n%s", out)
 	}
 }

@@ -9,8 +9,9 @@
 // and the shim would then take the dead restore's master and never see the
 // fresh container's console.
 //
-// So ARCH gives runc restore a socket of its own (a Relay) and forwards the
-// master to the caller's socket only once the restore has succeeded.
+// So ARCH gives runc restore a socket of its own (a Relay), receives the
+// master there, and hands it on to the caller's socket only once the
+// restore has succeeded and is recorded.
 package ptyrelay
 
 import (
@@ -53,26 +54,39 @@ func Listen(tmp string) (*Relay, error) {
 	return &Relay{Path: path, dir: dir, ln: ln}, nil
 }
 
-// Forward takes the pty master runc sent to the relay (waiting at most
-// wait for runc's connection) and sends it on to the socket at dst, with the
-// name runc gave it. It fails when runc sent nothing: the caller would wait
-// for a console forever.
-func (r *Relay) Forward(dst string, wait time.Duration) error {
+// Console is a pty master received from runc, not yet handed on.
+type Console struct {
+	name   []byte // what runc sent with it (its path)
+	master *os.File
+}
+
+// Receive takes the pty master runc sent to the relay, waiting at most
+// wait for runc's connection. It fails when runc sent nothing: the caller
+// would wait for a console forever.
+func (r *Relay) Receive(wait time.Duration) (*Console, error) {
 	name, master, err := r.receive(wait)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	defer master.Close()
+	return &Console{name: name, master: master}, nil
+}
+
+// SendTo hands the console on to the socket at dst (the caller's
+// --console-socket) with the name runc gave it.
+func (c *Console) SendTo(dst string) error {
 	conn, err := net.DialUnix("unix", nil, &net.UnixAddr{Name: dst, Net: "unix"})
 	if err != nil {
 		return fmt.Errorf("console relay: connect to the caller's console socket: %w", err)
 	}
 	defer conn.Close()
-	if _, _, err := conn.WriteMsgUnix(name, unix.UnixRights(int(master.Fd())), nil); err != nil {
+	if _, _, err := conn.WriteMsgUnix(c.name, unix.UnixRights(int(c.master.Fd())), nil); err != nil {
 		return fmt.Errorf("console relay: send the console to the caller: %w", err)
 	}
 	return nil
 }
+
+// Close releases ARCH's copy of the master (the caller keeps its own).
+func (c *Console) Close() error { return c.master.Close() }
 
 // receive accepts runc's connection and reads the master from it.
 func (r *Relay) receive(wait time.Duration) ([]byte, *os.File, error) {

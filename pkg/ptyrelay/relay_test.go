@@ -78,7 +78,7 @@ type received struct {
 	err  error
 }
 
-func TestForwardHandsTheCallerTheSamePty(t *testing.T) {
+func TestTheCallerGetsTheSamePty(t *testing.T) {
 	master, slave := openPty(t)
 	r, err := Listen(t.TempDir())
 	if err != nil {
@@ -91,9 +91,19 @@ func TestForwardHandsTheCallerTheSamePty(t *testing.T) {
 	// runc sends before it exits; ARCH forwards after runc returned.
 	sendLikeRunc(t, r.Path, master)
 	dst, got := callerSocket(t)
-	if err := r.Forward(dst, 2*time.Second); err != nil {
+	console, err := r.Receive(2 * time.Second)
+	if err != nil {
 		t.Fatal(err)
 	}
+	select {
+	case rec := <-got:
+		t.Fatalf("the caller got a console before it was sent: %+v", rec)
+	default:
+	}
+	if err := console.SendTo(dst); err != nil {
+		t.Fatal(err)
+	}
+	console.Close()
 	rec := <-got
 	if rec.err != nil {
 		t.Fatal(rec.err)
@@ -114,20 +124,14 @@ func TestForwardHandsTheCallerTheSamePty(t *testing.T) {
 	}
 }
 
-func TestForwardFailsWhenRuncSentNothing(t *testing.T) {
+func TestReceiveFailsWhenRuncSentNothing(t *testing.T) {
 	r, err := Listen(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer r.Close()
-	dst, got := callerSocket(t)
-	if err := r.Forward(dst, 50*time.Millisecond); err == nil || !strings.Contains(err.Error(), "runc sent no console") {
-		t.Fatalf("Forward without a console = %v", err)
-	}
-	select {
-	case rec := <-got:
-		t.Fatalf("the caller's socket was used: %+v", rec)
-	default:
+	if _, err := r.Receive(50 * time.Millisecond); err == nil || !strings.Contains(err.Error(), "runc sent no console") {
+		t.Fatalf("Receive without a console = %v", err)
 	}
 }
 

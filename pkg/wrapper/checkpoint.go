@@ -87,7 +87,7 @@ func (c *call) checkpoint() (int, bool) {
 	}
 	ph.done("freeze")
 	c.fault(faultCheckpointFrozen)
-	rec.Checkpointing = &bundle.InFlight{Started: time.Now().UTC(), LeftStopped: criuConf != ""}
+	rec.Checkpointing = &bundle.InFlight{Started: time.Now().UTC(), LeftStopped: criuConf != "", Froze: weFroze}
 	undo := func() { c.thawAfterFailure(r, weFroze, st.Pid, rec.Checkpointing.LeftStopped, &log) }
 	if err := records.Save(rec); err != nil {
 		undo()
@@ -186,8 +186,13 @@ func (c *call) dumpAndCommit(ctx context.Context, r *realrunc.Runner, rec *bundl
 	// dump carries the caller's global flags already: run it without the runner's.
 	dumper := &realrunc.Runner{Path: r.Path, Env: r.Env}
 	dumper.OnStart = c.faultWhenFilled(faultCheckpointDump, filepath.Join(staging, "checkpoint"))
-	if criuConf != "" && writeCriuConfig(criuConf, log) {
-		defer removeCriuConfig(criuConf, log) // also when the dump fails
+	if criuConf != "" {
+		if writeCriuConfig(criuConf, log) {
+			defer removeCriuConfig(criuConf, log) // also when the dump fails
+		} else {
+			rec.Checkpointing.LeftStopped = false
+			c.records().Save(rec)
+		}
 	}
 	if err := dumper.Run(ctx, stdio, dump.Render()...); err != nil {
 		c.copyDumpLog(staging)

@@ -30,11 +30,9 @@ func (c *call) patchBundle(b *bundle.Bundle, rec *bundle.Record) error {
 	if err != nil {
 		return err
 	}
-	if criuConf != "" {
-		// One left by a checkpoint whose wrapper was killed mid-dump would
-		// leave a restore of the same id stopped.
-		os.Remove(criuConf)
-	}
+	// One left by a checkpoint whose wrapper was killed mid-dump would
+	// leave a restore of the same id stopped.
+	os.Remove(bundle.CriuConfigFile(recPath))
 	if plan.WorkDirHost != "" {
 		if err := os.MkdirAll(plan.WorkDirHost, 0o755); err != nil {
 			return fmt.Errorf("create shared work folder: %w", err)

@@ -48,19 +48,25 @@ func (c *call) tryRestore(b *bundle.Bundle, rec *bundle.Record, key ckpt.Key) (c
 	ph.done("fit")
 	ctx, cancel := context.WithTimeout(context.Background(), c.cfg.RestoreTimeout)
 	defer cancel()
-	err = c.restoreFrom(ctx, img, b, ph, &log)
+	// The restore counts once the record says so: without the mark the
+	// shim's start would fail.
+	record := func() error {
+		rec.RestoredFrom, rec.SkipStart = m.ImageID, true
+		if err := c.records().Save(rec); err != nil {
+			return fmt.Errorf("cannot record the restore: %w", err)
+		}
+		return nil
+	}
+	err = c.restoreFrom(ctx, img, b, record, ph, &log)
 	if err != nil {
 		if errors.Is(err, realrunc.ErrTimeout) || errors.Is(ctx.Err(), context.DeadlineExceeded) {
 			err = fmt.Errorf("timed out after %s (restore_timeout): %w", c.cfg.RestoreTimeout, err)
 		}
+		if rec.SkipStart {
+			rec.RestoredFrom, rec.SkipStart = "", false
+			c.records().Save(rec)
+		}
 		log.Warn().Err(err).Msg("restore failed, starting fresh")
-		return 0, false
-	}
-	rec.RestoredFrom, rec.SkipStart = m.ImageID, true
-	if err := c.records().Save(rec); err != nil {
-		// Without the mark the shim's start would fail: undo and start fresh.
-		log.Error().Err(err).Msg("restore: cannot record the restore; starting fresh")
-		c.undoRestore(&log)
 		return 0, false
 	}
 	host, _ := os.Hostname()
@@ -76,8 +82,12 @@ func (c *call) tryRestore(b *bundle.Bundle, rec *bundle.Record, key ckpt.Key) (c
 // runc has sent it before it returns, so it is already queued.
 const consoleWait = 5 * time.Second
 
-// restoreFrom unpacks the image to local staging and runs runc restore.
-func (c *call) restoreFrom(ctx context.Context, img *ckpt.Image, b *bundle.Bundle, ph *phases, log *zerolog.Logger) error {
+// restoreFrom unpacks the image to local staging and runs runc restore;
+// once that succeeded, record makes it count. Anything failing up to and
+// including record undoes the restore; the caller's console (a container
+// with a terminal) is handed on only after that, so that a fallback create
+// finds the caller's console socket unused.
+func (c *call) restoreFrom(ctx context.Context, img *ckpt.Image, b *bundle.Bundle, record func() error, ph *phases, log *zerolog.Logger) error {
 	if err := os.MkdirAll(c.cfg.StagingDir, 0o700); err != nil {
 		return fmt.Errorf("create staging folder: %w", err)
 	}
@@ -111,8 +121,6 @@ func (c *call) restoreFrom(ctx context.Context, img *ckpt.Image, b *bundle.Bundl
 	restore.Set("work-path", filepath.Join(staging, "work"))
 	restore.SetBool("detach")
 	restore.SetBool("no-subreaper")
-	// A terminal's master goes to the caller only once the restore worked:
-	// the fallback create must find the caller's console socket unused.
 	callerConsole, _ := c.cmd.Get("console-socket")
 	var relay *ptyrelay.Relay
 	if callerConsole != "" {
@@ -129,11 +137,24 @@ func (c *call) restoreFrom(ctx context.Context, img *ckpt.Image, b *bundle.Bundl
 	notSubreaper := becomeSubreaper(log)
 	defer notSubreaper()
 	err = r.Run(ctx, realrunc.Inherit(), argv...)
+	var console *ptyrelay.Console
 	if err == nil && relay != nil {
-		err = relay.Forward(callerConsole, consoleWait)
+		console, err = relay.Receive(consoleWait)
 	}
 	if err != nil {
 		c.keepRestoreLog(staging, log)
+	} else {
+		err = record()
+	}
+	if err == nil && console != nil {
+		// Only fails when the caller's socket is unusable: the caller
+		// cannot get any console then.
+		err = console.SendTo(callerConsole)
+	}
+	if console != nil {
+		console.Close()
+	}
+	if err != nil {
 		c.undoRestore(log)
 		killOrphans(log)
 		journal.rollback(log)

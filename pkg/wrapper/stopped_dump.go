@@ -30,25 +30,44 @@ const criuLeaveStopped = "leave-stopped\n"
 
 // stoppedDumpConfig returns the CRIU configuration file through which this
 // checkpoint's dump leaves the tasks stopped, or "" for a plain
-// --leave-running dump: when the container was not created with ARCH's
-// annotation, or when the caller asked for what must be undone by CRIU
-// itself (established TCP connections stay in repair mode when stopped) or
-// for a dump that is not the final one.
+// --leave-running dump:
+//   - when the container was not created with ARCH's annotation;
+//   - when it joins a network namespace that outlives it (a pod's, another
+//     container's): CRIU locks that one too, and only a dump that leaves
+//     the tasks running unlocks it;
+//   - when the caller asked for what only CRIU itself can undo after a
+//     dump that leaves the tasks running (established TCP connections stay
+//     in repair mode, link-remap files in the rootfs) or for a dump that is
+//     not the final one.
 func (c *call) stoppedDumpConfig(b *bundle.Bundle) string {
 	recPath, err := c.records().Path(c.root(), c.cmd.ID)
 	if err != nil {
 		return ""
 	}
 	conf := archspec.CriuConfigPath(recPath)
-	if conf == "" || b.Spec.Annotations[archspec.AnnotationCriuConfig] != conf {
+	if conf == "" || b.Spec.Annotations[archspec.AnnotationCriuConfig] != conf || joinsNetns(b) {
 		return ""
 	}
-	for _, flag := range []string{"tcp-established", "pre-dump", "lazy-pages", "page-server"} {
+	for _, flag := range []string{"tcp-established", "link-remap", "pre-dump", "lazy-pages", "page-server"} {
 		if _, set := c.cmd.Get(flag); set {
 			return ""
 		}
 	}
 	return conf
+}
+
+// joinsNetns reports whether the container joins an existing network
+// namespace (one given by path in config.json).
+func joinsNetns(b *bundle.Bundle) bool {
+	if b.Spec.Linux == nil {
+		return false
+	}
+	for _, ns := range b.Spec.Linux.Namespaces {
+		if ns.Type == "network" && ns.Path != "" {
+			return true
+		}
+	}
+	return false
 }
 
 // writeCriuConfig writes the dump's CRIU configuration. Without it the dump
