@@ -107,37 +107,56 @@ func logNumbers(t *testing.T, path string) []int {
 	t.Helper()
 	b, err := os.ReadFile(path)
 	must(t, err)
+	return parseCounts(t, path, strings.Fields(string(b)))
+}
+
+// parseCounts parses a counter's output lines (of what, for messages): every
+// line must be a count.
+func parseCounts(t *testing.T, what string, lines []string) []int {
+	t.Helper()
 	var nums []int
-	for _, l := range strings.Fields(string(b)) {
-		v, err := strconv.Atoi(l)
+	for _, l := range lines {
+		v, err := strconv.Atoi(strings.TrimSpace(l))
 		if err != nil {
-			t.Fatalf("task log %s has a line that is not a count: %q", path, l)
+			t.Fatalf("%s has a line that is not a count: %q", what, l)
 		}
 		nums = append(nums, v)
 	}
 	return nums
 }
 
-// waitLogAbove polls until the task log's last count exceeds n and returns it.
-func waitLogAbove(t *testing.T, path string, n int) int {
+// waitCounts polls read (the counts of what) until the last count exceeds
+// n, and returns the counts.
+func waitCounts(t *testing.T, what string, n int, read func() []int) []int {
 	t.Helper()
-	var last int
+	var nums []int
 	testbed.Eventually(t, countTimeout, func() error {
-		b, err := os.ReadFile(path)
-		if err != nil {
-			return err
-		}
-		f := strings.Fields(string(b))
-		if len(f) == 0 {
-			return fmt.Errorf("%s is empty", path)
-		}
-		last, _ = strconv.Atoi(f[len(f)-1])
-		if last <= n {
-			return fmt.Errorf("%s: last count %d, waiting for more than %d", path, last, n)
+		if nums = read(); len(nums) == 0 || nums[len(nums)-1] <= n {
+			return fmt.Errorf("%s: %d counts, waiting for one above %d", what, len(nums), n)
 		}
 		return nil
 	})
-	return last
+	return nums
+}
+
+// waitLogAbove polls until the task log's last count exceeds n and returns
+// it. Only the last line is read: a log may start with something else (a
+// failed restore's runc error, see TestFailedRestoreStartsFresh).
+func waitLogAbove(t *testing.T, path string, n int) int {
+	t.Helper()
+	nums := waitCounts(t, path, n, func() []int {
+		b, _ := os.ReadFile(path)
+		f := strings.Fields(string(b))
+		if len(f) == 0 {
+			return nil
+		}
+		last, err := strconv.Atoi(f[len(f)-1])
+		if err != nil {
+			return nil
+		}
+		return []int{last}
+	})
+	return nums[len(nums)-1]
 }
 
 // consecutive checks that nums is 1, 2, 3, ... without reset or gap.

@@ -1,8 +1,6 @@
 package e2e
 
 import (
-	"fmt"
-	"strconv"
 	"strings"
 	"testing"
 
@@ -59,27 +57,11 @@ func dockerCounts(t *testing.T, d *testbed.Docker, name string) []int {
 	t.Helper()
 	out, err := d.Out("logs", name)
 	must(t, err)
-	var nums []int
-	for _, f := range strings.Fields(out) {
-		v, err := strconv.Atoi(f)
-		if err != nil {
-			t.Fatalf("docker logs %s has a line that is not a count: %q", name, f)
-		}
-		nums = append(nums, v)
-	}
-	return nums
+	return parseCounts(t, "docker logs "+name, strings.Fields(out))
 }
 
 // waitDockerCount polls `docker logs` until the last count exceeds n.
 func waitDockerCount(t *testing.T, d *testbed.Docker, name string, n int) []int {
 	t.Helper()
-	var nums []int
-	testbed.Eventually(t, countTimeout, func() error {
-		nums = dockerCounts(t, d, name)
-		if len(nums) == 0 || nums[len(nums)-1] <= n {
-			return fmt.Errorf("docker logs %s: %d counts, waiting for more than %d", name, len(nums), n)
-		}
-		return nil
-	})
-	return nums
+	return waitCounts(t, "docker logs "+name, n, func() []int { return dockerCounts(t, d, name) })
 }

@@ -2,8 +2,8 @@ package e2e
 
 import (
 	"fmt"
+	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 
@@ -78,29 +78,16 @@ func criCounts(t *testing.T, path string) []int {
 	t.Helper()
 	lines, err := testbed.CRILogLines(path)
 	must(t, err)
-	var nums []int
-	for _, l := range lines {
-		v, err := strconv.Atoi(l)
-		if err != nil {
-			t.Fatalf("%s has a line that is not a count: %q", path, l)
-		}
-		nums = append(nums, v)
-	}
-	return nums
+	return parseCounts(t, path, lines)
 }
 
 // waitCRICount polls a CRI log until its last count exceeds n.
 func waitCRICount(t *testing.T, path string, n int) []int {
 	t.Helper()
-	var nums []int
-	testbed.Eventually(t, countTimeout, func() error {
-		if lines, err := testbed.CRILogLines(path); err != nil || len(lines) == 0 {
-			return fmt.Errorf("%s: no counts yet (%v)", path, err)
+	return waitCounts(t, path, n, func() []int {
+		if _, err := os.Stat(path); err != nil {
+			return nil
 		}
-		if nums = criCounts(t, path); nums[len(nums)-1] <= n {
-			return fmt.Errorf("%s: last count %d, waiting for more than %d", path, nums[len(nums)-1], n)
-		}
-		return nil
+		return criCounts(t, path)
 	})
-	return nums
 }

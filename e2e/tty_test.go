@@ -29,19 +29,19 @@ func TestTerminalContainerMigratesWithItsConsole(t *testing.T) {
 	}
 
 	term := runTerminal(t, b, "tty-dst", env)
-	counts := waitTerminalCounts(t, term, 3)
-	if counts[0] <= last {
-		t.Fatalf("node B's terminal starts at %d, node A's showed %d: not a continuation\n%s", counts[0], last, term.Output())
+	shown := waitTerminalCounts(t, term, 3)
+	if shown[0] <= last {
+		t.Fatalf("node B's terminal starts at %d, node A's showed %d: not a continuation\n%s", shown[0], last, term.Output())
 	}
-	for i, v := range counts {
-		if v != counts[0]+i {
-			t.Fatalf("node B's terminal skips or repeats counts: %v", counts)
+	for i, v := range shown {
+		if v != shown[0]+i {
+			t.Fatalf("node B's terminal skips or repeats counts: %v", shown)
 		}
 	}
 	if log := b.archLog(); !strings.Contains(log, "create turned into restore") {
 		t.Fatalf("node B did not restore:\n%s", log)
 	}
-	t.Logf("node A's terminal showed up to %d, node B's goes on with %v", last, counts)
+	t.Logf("node A's terminal showed up to %d, node B's goes on with %v", last, shown)
 	must(t, b.Cleanup(ns, "tty-dst"))
 }
 
@@ -136,14 +136,14 @@ func terminalCounts(out string) []int {
 // waitTerminalCounts polls until the terminal has shown at least n counts.
 func waitTerminalCounts(t *testing.T, term *testbed.Terminal, n int) []int {
 	t.Helper()
-	var counts []int
+	var nums []int
 	testbed.Eventually(t, countTimeout, func() error {
-		if counts = terminalCounts(term.Output()); len(counts) < n {
-			return fmt.Errorf("the terminal shows %d counts, waiting for %d: %q", len(counts), n, term.Output())
+		if nums = terminalCounts(term.Output()); len(nums) < n {
+			return fmt.Errorf("the terminal shows %d counts, waiting for %d: %q", len(nums), n, term.Output())
 		}
 		return nil
 	})
-	return counts
+	return nums
 }
 
 // strayProcesses lists the processes in the cgroup of container id that are
