@@ -179,8 +179,11 @@ func CriuConfigFile(recordPath string) string {
 // while holding the lock.
 func (r Records) RemoveLock(root, id string) {
 	if p, err := r.Path(root, id); err == nil {
-		os.Remove(p + ".lock")
+		for _, suffix := range []string{".lock", ".gate.lock", ".freeze.lock"} {
+			os.Remove(p + suffix)
+		}
 	}
+	r.UnmarkEnabled(id)
 }
 
 // Lock serialises ARCH's mutating calls on one container (create, start,

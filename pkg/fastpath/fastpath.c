@@ -3,6 +3,7 @@
 // what runc receives and never print anything; when unsure it returns.
 
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -17,6 +18,9 @@ static const char *global_bool_flags[] = {"debug", "systemd-cgroup", NULL};
 // kill and delete (and anything unknown) go to Go.
 static const char *passthrough_cmds[] = {"state", "ps", "exec", "pause", "events", "update",
                                          "list", "features", "spec", "run", "restore", "help", NULL};
+// Of those, the ones Go serializes for enabled containers (pkg/bundle
+// freeze.go): they go to Go when an argument names an enabled container.
+static const char *freeze_cmds[] = {"exec", "pause", NULL};
 
 static int in_list(const char *s, size_t n, const char **list) {
 	for (; *list; list++)
@@ -34,8 +38,9 @@ static const char *env_get(char **envp, const char *name) {
 	return val;
 }
 
-// is_passthrough reports whether argv is a call ARCH never touches.
-static int is_passthrough(int argc, char **argv) {
+// passthrough_at returns the position of the subcommand when argv is a
+// call ARCH may hand over (runc --version: argc), 0 otherwise.
+static int passthrough_at(int argc, char **argv) {
 	int i = 1;
 	while (i < argc && argv[i][0] == '-') {
 		const char *name = argv[i] + 1;
@@ -46,7 +51,7 @@ static int is_passthrough(int argc, char **argv) {
 		size_t n = strcspn(name, "=");
 		int has_value = name[n] == '=';
 		if ((n == 7 && strncmp(name, "version", 7) == 0) || (n == 1 && name[0] == 'v'))
-			return 1; // runc --version
+			return argc; // runc --version
 		if (in_list(name, n, global_value_flags)) {
 			i += has_value ? 1 : 2;
 		} else if (in_list(name, n, global_bool_flags)) {
@@ -57,7 +62,7 @@ static int is_passthrough(int argc, char **argv) {
 	}
 	if (i >= argc)
 		return 0;
-	return in_list(argv[i], strlen(argv[i]), passthrough_cmds);
+	return in_list(argv[i], strlen(argv[i]), passthrough_cmds) ? i : 0;
 }
 
 static int same_file(const char *path, const struct stat *self) {
@@ -72,10 +77,11 @@ static int usable(const char *path, const struct stat *self) {
 	return !same_file(path, self);
 }
 
-// config_runc reads the "runc = PATH" line of ARCH's configuration file.
+// config_value reads the "key = VALUE" line of ARCH's configuration file.
 // Returns 1 with out set, 0 when the file has no such line (or does not
 // exist and was not named explicitly), -1 when in doubt.
-static int config_runc(char **envp, char *out, size_t outlen) {
+static int config_value(char **envp, const char *key, char *out, size_t outlen) {
+	size_t keylen = strlen(key);
 	const char *path = env_get(envp, "ARCH_CONFIG");
 	int explicit = path && *path;
 	if (!explicit)
@@ -101,8 +107,8 @@ static int config_runc(char **envp, char *out, size_t outlen) {
 			*hash = '\0';
 		while (*line == ' ' || *line == '\t')
 			line++;
-		if (strncmp(line, "runc", 4) == 0) {
-			char *p = line + 4;
+		if (strncmp(line, key, keylen) == 0) {
+			char *p = line + keylen;
 			while (*p == ' ' || *p == '\t')
 				p++;
 			if (*p == '=') {
@@ -140,7 +146,7 @@ static int find_runc(char **envp, char *out, size_t outlen) {
 		strcpy(out, env);
 		return 1;
 	}
-	int c = config_runc(envp, out, outlen);
+	int c = config_value(envp, "runc", out, outlen);
 	if (c < 0)
 		return 0;
 	if (c == 1)
@@ -160,9 +166,36 @@ static int find_runc(char **envp, char *out, size_t outlen) {
 	return 0;
 }
 
+// names_enabled reports whether an argument after the subcommand at sub
+// names a container ARCH marked enabled (<state_dir>/enabled/<id>), or
+// whether that cannot be told: then Go decides.
+static int names_enabled(char **envp, int argc, char **argv, int sub) {
+	static char dir[4096], path[8192];
+	int c = config_value(envp, "state_dir", dir, sizeof(dir));
+	if (c < 0)
+		return 1;
+	if (c == 0 || !*dir)
+		strcpy(dir, "/run/arch");
+	for (int i = sub + 1; i < argc; i++) {
+		const char *a = argv[i];
+		size_t n = strlen(a);
+		if (n == 0 || n > 1024 || a[0] == '-' || a[0] == '.' || strchr(a, '/'))
+			continue; // not a container id
+		snprintf(path, sizeof(path), "%s/enabled/%s", dir, a);
+		if (access(path, F_OK) == 0)
+			return 1;
+	}
+	return 0;
+}
+
 void arch_fastpath(int argc, char **argv, char **envp) {
 	const char *off = env_get(envp, "ARCH_NO_FASTPATH");
-	if (argc < 2 || (off && *off) || !is_passthrough(argc, argv))
+	if (argc < 2 || (off && *off))
+		return;
+	int sub = passthrough_at(argc, argv);
+	if (sub == 0)
+		return;
+	if (sub < argc && in_list(argv[sub], strlen(argv[sub]), freeze_cmds) && names_enabled(envp, argc, argv, sub))
 		return;
 	static char runc[4096];
 	if (!find_runc(envp, runc, sizeof(runc)))

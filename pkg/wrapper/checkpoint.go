@@ -79,7 +79,7 @@ func (c *call) checkpoint() (int, bool) {
 	criuConf := c.stoppedDumpConfig(b)
 	weFroze := false
 	if st.Status == "running" {
-		if err := r.Run(ctx, realrunc.Stdio{}, "pause", c.cmd.ID); err != nil {
+		if err := c.freeze(ctx, r); err != nil {
 			c.failCheckpoint("arch-wrapper: checkpoint: cannot freeze the container: "+err.Error(), err)
 			return exitArchError, true
 		}

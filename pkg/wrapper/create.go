@@ -70,6 +70,10 @@ func (c *call) create() (int, bool) {
 		c.warn("arch-wrapper: "+err.Error()+"; container runs without ARCH", err)
 		return 0, false
 	}
+	if err := records.MarkEnabled(id); err != nil {
+		// Its execs and pauses then go straight to runc, unserialized.
+		c.logger().Warn().Err(err).Msg("create: cannot mark the container for the fast path")
+	}
 	log := c.logger().With().Str("key", rec.Key).Str("store", rec.Store).Logger()
 	if code, restored := c.tryRestore(b, rec, d.ParsedKey()); restored {
 		return code, true

@@ -92,6 +92,8 @@ var handlers = map[string]func(c *call) (code int, handled bool){
 	"checkpoint": (*call).checkpoint,
 	"delete":     (*call).delete,
 	"kill":       (*call).kill,
+	"exec":       (*call).serializedExec,
+	"pause":      (*call).serializedPause,
 }
 
 // Intercepted lists the subcommands ARCH may handle itself, sorted.

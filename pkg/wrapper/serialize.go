@@ -1,0 +1,76 @@
+package wrapper
+
+import (
+	"context"
+	"os"
+
+	"github.com/arch-ckpt/arch/pkg/bundle"
+	"github.com/arch-ckpt/arch/pkg/realrunc"
+)
+
+// exec and pause of an enabled container run under the freeze locks of
+// bundle/freeze.go (runc 1.1 hangs for good when an exec races a freeze,
+// and every checkpoint starts with one). The locks are inherited by the
+// real runc, exec'd in place of the wrapper, and released when it exits.
+// Containers without a record, and attached execs (which may last for
+// hours and would hold every checkpoint off), pass through untouched.
+
+func (c *call) serializedExec() (int, bool) {
+	if !c.cmd.Bool("detach") || !c.enabled() {
+		return 0, false
+	}
+	lock, err := c.records().ExecLock(c.root(), c.cmd.ID)
+	if err != nil {
+		c.logger().Warn().Err(err).Msg("exec: cannot take the freeze lock; passing to runc")
+		return 0, false
+	}
+	return c.passthroughHolding(lock), true
+}
+
+func (c *call) serializedPause() (int, bool) {
+	if !c.enabled() {
+		return 0, false
+	}
+	locks, err := c.records().FreezeLock(c.root(), c.cmd.ID)
+	if err != nil {
+		c.logger().Warn().Err(err).Msg("pause: cannot take the freeze lock; passing to runc")
+		return 0, false
+	}
+	return c.passthroughHolding(locks...), true
+}
+
+// freeze pauses the container for ARCH's own checkpoint, under the freeze
+// locks.
+func (c *call) freeze(ctx context.Context, r *realrunc.Runner) error {
+	locks, err := c.records().FreezeLock(c.root(), c.cmd.ID)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		for _, f := range locks {
+			f.Close()
+		}
+	}()
+	return r.Run(ctx, realrunc.Stdio{}, "pause", c.cmd.ID)
+}
+
+// enabled reports whether ARCH has a record of the container.
+func (c *call) enabled() bool {
+	p, err := c.records().Path(c.root(), c.cmd.ID)
+	if err != nil {
+		return false
+	}
+	_, err = os.Stat(p)
+	return err == nil
+}
+
+// passthroughHolding replaces the process with the real runc, which
+// inherits the held locks.
+func (c *call) passthroughHolding(locks ...*os.File) int {
+	for _, f := range locks {
+		if err := bundle.Inheritable(f); err != nil {
+			c.logger().Warn().Err(err).Msg("cannot hand the freeze lock to runc; running without it")
+		}
+	}
+	return c.passthrough()
+}
