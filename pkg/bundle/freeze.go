@@ -1,10 +1,12 @@
 package bundle
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -23,19 +25,24 @@ import (
 // open descriptors (inherited across execve): they are released when the
 // runc that holds them exits.
 
+// Every wait is bounded by ctx: an exec whose runc never returns (frozen by
+// something ARCH does not serialize) must not hold the container's
+// checkpoints, stops and other execs for ever. Callers decide what a
+// timeout means.
+
 // ExecLock takes the locks for an exec into container root/id and returns
 // the held lock, to be inherited by runc exec.
-func (r Records) ExecLock(root, id string) (*os.File, error) {
+func (r Records) ExecLock(ctx context.Context, root, id string) (*os.File, error) {
 	gate, freeze, err := r.freezeLockFiles(root, id)
 	if err != nil {
 		return nil, err
 	}
 	defer gate.Close()
-	if err := flock(gate, unix.LOCK_SH); err != nil {
+	if err := flockWithin(ctx, gate, unix.LOCK_SH); err != nil {
 		freeze.Close()
 		return nil, err
 	}
-	if err := flock(freeze, unix.LOCK_SH); err != nil {
+	if err := flockWithin(ctx, freeze, unix.LOCK_SH); err != nil {
 		freeze.Close()
 		return nil, err
 	}
@@ -44,14 +51,14 @@ func (r Records) ExecLock(root, id string) (*os.File, error) {
 
 // FreezeLock takes the locks for freezing container root/id: no exec is
 // under way and none starts until both files are closed.
-func (r Records) FreezeLock(root, id string) ([]*os.File, error) {
+func (r Records) FreezeLock(ctx context.Context, root, id string) ([]*os.File, error) {
 	gate, freeze, err := r.freezeLockFiles(root, id)
 	if err != nil {
 		return nil, err
 	}
 	for _, f := range []*os.File{gate, freeze} {
-		if err := flock(f, unix.LOCK_EX); err != nil {
-			gate.Close()
+		if err := flockWithin(ctx, f, unix.LOCK_EX); err != nil {
+			gate.Close() // a freeze that gives up lets the execs in again
 			freeze.Close()
 			return nil, err
 		}
@@ -85,15 +92,23 @@ func (r Records) freezeLockFiles(root, id string) (gate, freeze *os.File, err er
 	return gate, freeze, nil
 }
 
-func flock(f *os.File, how int) error {
+// flockWithin takes the flock how on f, retrying until ctx is done.
+func flockWithin(ctx context.Context, f *os.File, how int) error {
+	delay := 500 * time.Microsecond
 	for {
-		err := unix.Flock(int(f.Fd()), how)
-		if err != unix.EINTR {
-			if err != nil {
-				return fmt.Errorf("lock %s: %w", f.Name(), err)
-			}
+		err := unix.Flock(int(f.Fd()), how|unix.LOCK_NB)
+		switch {
+		case err == nil:
 			return nil
+		case err != unix.EWOULDBLOCK && err != unix.EINTR:
+			return fmt.Errorf("lock %s: %w", f.Name(), err)
 		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("lock %s: %w", f.Name(), ctx.Err())
+		case <-time.After(delay):
+		}
+		delay = min(2*delay, 20*time.Millisecond)
 	}
 }
 
@@ -138,5 +153,10 @@ func (r Records) UnmarkEnabled(id string) {
 	}
 	if err := os.Remove(r.EnabledMarker(id)); err != nil && !errors.Is(err, os.ErrNotExist) {
 		return
+	}
+	// A create of the same id under another root may have saved its record
+	// and marked it between the check and the removal.
+	if others, _ := filepath.Glob(filepath.Join(r.Dir, "*", id+".json")); len(others) > 0 {
+		r.MarkEnabled(id)
 	}
 }

@@ -1,6 +1,8 @@
 package bundle
 
 import (
+	"context"
+	"errors"
 	"os"
 	"testing"
 	"time"
@@ -32,10 +34,10 @@ func closeAll(files []*os.File) {
 func TestFreezeWaitsForExecsAndHoldsNewOnesOff(t *testing.T) {
 	r := Records{Dir: t.TempDir() + "/containers"}
 	exec := func() ([]*os.File, error) {
-		f, err := r.ExecLock("/run/runc", "c1")
+		f, err := r.ExecLock(context.Background(), "/run/runc", "c1")
 		return []*os.File{f}, err
 	}
-	freeze := func() ([]*os.File, error) { return r.FreezeLock("/run/runc", "c1") }
+	freeze := func() ([]*os.File, error) { return r.FreezeLock(context.Background(), "/run/runc", "c1") }
 
 	first, err := exec()
 	if err != nil {
@@ -82,13 +84,13 @@ func TestFreezeWaitsForExecsAndHoldsNewOnesOff(t *testing.T) {
 
 func TestOtherContainersDoNotWait(t *testing.T) {
 	r := Records{Dir: t.TempDir() + "/containers"}
-	held, err := r.FreezeLock("/run/runc", "c1")
+	held, err := r.FreezeLock(context.Background(), "/run/runc", "c1")
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer closeAll(held)
 	done := async(t, func() ([]*os.File, error) {
-		f, err := r.ExecLock("/run/runc", "c2")
+		f, err := r.ExecLock(context.Background(), "/run/runc", "c2")
 		return []*os.File{f}, err
 	})
 	select {
@@ -122,4 +124,27 @@ func TestEnabledMarkerFollowsTheRecords(t *testing.T) {
 	if err := r.MarkEnabled("../x"); err == nil {
 		t.Fatal("a marker for an id that is a path")
 	}
+}
+
+// A freeze that cannot get in within its deadline gives up and lets execs
+// in again: a hung exec must not hold everything for ever.
+func TestFreezeGivesUpAtItsDeadline(t *testing.T) {
+	r := Records{Dir: t.TempDir() + "/containers"}
+	hung, err := r.ExecLock(context.Background(), "/run/runc", "c1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer hung.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	if _, err := r.FreezeLock(ctx, "/run/runc", "c1"); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("FreezeLock past its deadline = %v", err)
+	}
+	ctx2, cancel2 := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel2()
+	next, err := r.ExecLock(ctx2, "/run/runc", "c1")
+	if err != nil {
+		t.Fatalf("an exec after the freeze gave up: %v", err)
+	}
+	next.Close()
 }

@@ -164,6 +164,7 @@ func (r Records) Remove(root, id string) error {
 	if err := os.Remove(p); err != nil && !errors.Is(err, os.ErrNotExist) {
 		return fmt.Errorf("remove record: %w", err)
 	}
+	r.UnmarkEnabled(id)
 	return nil
 }
 
@@ -183,7 +184,6 @@ func (r Records) RemoveLock(root, id string) {
 			os.Remove(p + suffix)
 		}
 	}
-	r.UnmarkEnabled(id)
 }
 
 // Lock serialises ARCH's mutating calls on one container (create, start,

@@ -179,7 +179,7 @@ static int names_enabled(char **envp, int argc, char **argv, int sub) {
 	for (int i = sub + 1; i < argc; i++) {
 		const char *a = argv[i];
 		size_t n = strlen(a);
-		if (n == 0 || n > 1024 || a[0] == '-' || a[0] == '.' || strchr(a, '/'))
+		if (n == 0 || n > 1024 || a[0] == '-' || strcmp(a, ".") == 0 || strcmp(a, "..") == 0 || strchr(a, '/'))
 			continue; // not a container id
 		snprintf(path, sizeof(path), "%s/enabled/%s", dir, a);
 		if (access(path, F_OK) == 0)

@@ -3,6 +3,8 @@ package wrapper
 import (
 	"context"
 	"os"
+	"runtime"
+	"time"
 
 	"github.com/arch-ckpt/arch/pkg/bundle"
 	"github.com/arch-ckpt/arch/pkg/realrunc"
@@ -15,13 +17,20 @@ import (
 // Containers without a record, and attached execs (which may last for
 // hours and would hold every checkpoint off), pass through untouched.
 
+// lockWait bounds how long a caller's exec or pause waits for the freeze
+// locks (normally milliseconds: the other side is one short runc call).
+// Past it the call goes to runc unserialized, as without ARCH.
+const lockWait = 10 * time.Second
+
 func (c *call) serializedExec() (int, bool) {
 	if !c.cmd.Bool("detach") || !c.enabled() {
 		return 0, false
 	}
-	lock, err := c.records().ExecLock(c.root(), c.cmd.ID)
+	ctx, cancel := context.WithTimeout(context.Background(), lockWait)
+	defer cancel()
+	lock, err := c.records().ExecLock(ctx, c.root(), c.cmd.ID)
 	if err != nil {
-		c.logger().Warn().Err(err).Msg("exec: cannot take the freeze lock; passing to runc")
+		c.logger().Warn().Err(err).Msg("exec: cannot take the freeze lock; passing to runc unserialized")
 		return 0, false
 	}
 	return c.passthroughHolding(lock), true
@@ -31,18 +40,20 @@ func (c *call) serializedPause() (int, bool) {
 	if !c.enabled() {
 		return 0, false
 	}
-	locks, err := c.records().FreezeLock(c.root(), c.cmd.ID)
+	ctx, cancel := context.WithTimeout(context.Background(), lockWait)
+	defer cancel()
+	locks, err := c.records().FreezeLock(ctx, c.root(), c.cmd.ID)
 	if err != nil {
-		c.logger().Warn().Err(err).Msg("pause: cannot take the freeze lock; passing to runc")
+		c.logger().Warn().Err(err).Msg("pause: cannot take the freeze lock; passing to runc unserialized")
 		return 0, false
 	}
 	return c.passthroughHolding(locks...), true
 }
 
 // freeze pauses the container for ARCH's own checkpoint, under the freeze
-// locks.
+// locks; the wait counts against the checkpoint's timeout.
 func (c *call) freeze(ctx context.Context, r *realrunc.Runner) error {
-	locks, err := c.records().FreezeLock(c.root(), c.cmd.ID)
+	locks, err := c.records().FreezeLock(ctx, c.root(), c.cmd.ID)
 	if err != nil {
 		return err
 	}
@@ -72,5 +83,8 @@ func (c *call) passthroughHolding(locks ...*os.File) int {
 			c.logger().Warn().Err(err).Msg("cannot hand the freeze lock to runc; running without it")
 		}
 	}
-	return c.passthrough()
+	code := c.passthrough()
+	// The files must stay open (not finalized) until runc has replaced us.
+	runtime.KeepAlive(locks)
+	return code
 }
