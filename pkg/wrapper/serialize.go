@@ -26,25 +26,30 @@ func (c *call) serializedExec() (int, bool) {
 	if !c.cmd.Bool("detach") || !c.enabled() {
 		return 0, false
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), lockWait)
-	defer cancel()
-	lock, err := c.records().ExecLock(ctx, c.root(), c.cmd.ID)
-	if err != nil {
-		c.logger().Warn().Err(err).Msg("exec: cannot take the freeze lock; passing to runc unserialized")
-		return 0, false
-	}
-	return c.passthroughHolding(lock), true
+	return c.passthroughLocked(func(ctx context.Context) ([]*os.File, error) {
+		f, err := c.records().ExecLock(ctx, c.root(), c.cmd.ID)
+		return []*os.File{f}, err
+	})
 }
 
 func (c *call) serializedPause() (int, bool) {
 	if !c.enabled() {
 		return 0, false
 	}
+	return c.passthroughLocked(func(ctx context.Context) ([]*os.File, error) {
+		return c.records().FreezeLock(ctx, c.root(), c.cmd.ID)
+	})
+}
+
+// passthroughLocked takes the locks (waiting at most lockWait) and
+// replaces the process with the real runc, which inherits them; without
+// them the call goes to runc unserialized.
+func (c *call) passthroughLocked(take func(context.Context) ([]*os.File, error)) (int, bool) {
 	ctx, cancel := context.WithTimeout(context.Background(), lockWait)
 	defer cancel()
-	locks, err := c.records().FreezeLock(ctx, c.root(), c.cmd.ID)
+	locks, err := take(ctx)
 	if err != nil {
-		c.logger().Warn().Err(err).Msg("pause: cannot take the freeze lock; passing to runc unserialized")
+		c.logger().Warn().Err(err).Msg(c.cmd.Name + ": cannot take the freeze lock; passing to runc unserialized")
 		return 0, false
 	}
 	return c.passthroughHolding(locks...), true
