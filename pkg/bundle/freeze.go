@@ -72,20 +72,10 @@ func (r Records) freezeLockFiles(root, id string) (gate, freeze *os.File, err er
 	if err != nil {
 		return nil, nil, err
 	}
-	if err := os.MkdirAll(filepath.Dir(p), 0o700); err != nil {
-		return nil, nil, fmt.Errorf("create lock folder: %w", err)
-	}
-	open := func(name string) (*os.File, error) {
-		f, err := os.OpenFile(name, os.O_RDWR|os.O_CREATE|unix.O_CLOEXEC|unix.O_NOFOLLOW, 0o600)
-		if err != nil {
-			return nil, fmt.Errorf("open lock %s: %w", name, err)
-		}
-		return f, nil
-	}
-	if gate, err = open(p + ".gate.lock"); err != nil {
+	if gate, err = openLockFile(p + ".gate.lock"); err != nil {
 		return nil, nil, err
 	}
-	if freeze, err = open(p + ".freeze.lock"); err != nil {
+	if freeze, err = openLockFile(p + ".freeze.lock"); err != nil {
 		gate.Close()
 		return nil, nil, err
 	}

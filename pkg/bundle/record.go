@@ -154,16 +154,20 @@ func SaveRecordFile(p string, rec *Record) error {
 	return atomicfile.WriteFile(p, data, 0o600)
 }
 
-// Remove deletes a record; a missing one is not an error.
+// Remove deletes a record, and with it the container's CRIU configuration
+// file and enabled marker; a missing record is not an error (and costs one
+// failed unlink: create calls this for every non-enabled container).
 func (r Records) Remove(root, id string) error {
 	p, err := r.Path(root, id)
 	if err != nil {
 		return err
 	}
-	os.Remove(CriuConfigFile(p))
-	if err := os.Remove(p); err != nil && !errors.Is(err, os.ErrNotExist) {
+	if err := os.Remove(p); errors.Is(err, os.ErrNotExist) {
+		return nil
+	} else if err != nil {
 		return fmt.Errorf("remove record: %w", err)
 	}
+	os.Remove(CriuConfigFile(p))
 	r.UnmarkEnabled(id)
 	return nil
 }
@@ -199,12 +203,9 @@ func (r Records) Lock(root, id string) (func(), error) {
 // LockFile takes an exclusive flock on path, creating it. The returned func
 // releases it.
 func LockFile(path string) (func(), error) {
-	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-		return nil, fmt.Errorf("create lock folder: %w", err)
-	}
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|unix.O_CLOEXEC|unix.O_NOFOLLOW, 0o600)
+	f, err := openLockFile(path)
 	if err != nil {
-		return nil, fmt.Errorf("open lock %s: %w", path, err)
+		return nil, err
 	}
 	for {
 		err = unix.Flock(int(f.Fd()), unix.LOCK_EX)
@@ -217,4 +218,17 @@ func LockFile(path string) (func(), error) {
 		return nil, fmt.Errorf("lock %s: %w", path, err)
 	}
 	return func() { f.Close() }, nil
+}
+
+// openLockFile opens (creating it and its folder) a lock file, never
+// through a symlink.
+func openLockFile(path string) (*os.File, error) {
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return nil, fmt.Errorf("create lock folder: %w", err)
+	}
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|unix.O_CLOEXEC|unix.O_NOFOLLOW, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("open lock %s: %w", path, err)
+	}
+	return f, nil
 }
