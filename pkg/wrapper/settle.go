@@ -9,7 +9,6 @@ import (
 
 	"github.com/arch-ckpt/arch/pkg/bundle"
 	"github.com/arch-ckpt/arch/pkg/ckpt"
-	"github.com/arch-ckpt/arch/pkg/realrunc"
 )
 
 // settleCheckpoint finishes the bookkeeping of a checkpoint whose wrapper
@@ -38,16 +37,11 @@ func (c *call) settleCheckpoint(rec *bundle.Record, log *zerolog.Logger) (stoppe
 	}
 	rec.Checkpointing = nil
 	if !stopped {
-		// Its dump may have left it stopped and its network locked; and
-		// when ARCH froze it, nobody else will thaw it (a caller's resume
-		// goes on to runc after this).
-		r := c.runner()
-		c.revive(ctx, r, st.Pid, inf.LeftStopped, log)
-		if inf.Froze && st.Status == "paused" && c.cmd.Name != "resume" {
-			if err := r.Run(ctx, realrunc.Stdio{}, "resume", c.cmd.ID); err != nil {
-				log.Error().Err(err).Msg("settle: cannot thaw the container ARCH froze")
-			}
-		}
+		// As after a failed checkpoint: its dump may have left it stopped
+		// and its network locked; and when ARCH froze it, nobody else will
+		// thaw it (a caller's resume goes on to runc after this).
+		thaw := inf.Froze && st.Status == "paused" && c.cmd.Name != "resume"
+		c.thawAfterFailure(c.runner(), thaw, st.Pid, inf.LeftStopped, log)
 	}
 	if recPath, err := c.records().Path(rec.Root, rec.ID); err == nil {
 		removeCriuConfig(bundle.CriuConfigFile(recPath), log)
