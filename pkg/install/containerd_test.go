@@ -143,18 +143,28 @@ func TestContainerdDryRunChangesNothing(t *testing.T) {
 
 func TestContainerdRefuses(t *testing.T) {
 	binary := fakeBinary(t)
-	for file, want := range map[string]string{
+	refuses(t, "testdata/containerd", "config.toml", map[string]string{
 		"v1-legacy.toml":         "version 1",
 		"v2-inline-options.toml": "outside its own table",
 		"v2-dotted-options.toml": "outside its own table",
 		"v2-dotted-runtime.toml": "dotted key",
-	} {
+	}, func(path string) error {
+		_, err := Containerd(ContainerdOptions{Config: path, Binary: binary})
+		return err
+	})
+}
+
+// refuses installs (with install) into a copy, named name, of each file of
+// testdata in cases, and requires an error that says its case's words and
+// a file left exactly as it was, with nothing beside it.
+func refuses(t *testing.T, testdata, name string, cases map[string]string, install func(path string) error) {
+	t.Helper()
+	for file, want := range cases {
 		t.Run(file, func(t *testing.T) {
-			path := filepath.Join(t.TempDir(), "config.toml")
-			orig, _ := os.ReadFile(filepath.Join("testdata/containerd", file))
+			path := filepath.Join(t.TempDir(), name)
+			orig, _ := os.ReadFile(filepath.Join(testdata, file))
 			must(t, os.WriteFile(path, orig, 0o644))
-			_, err := Containerd(ContainerdOptions{Config: path, Binary: binary})
-			if err == nil || !strings.Contains(err.Error(), want) {
+			if err := install(path); err == nil || !strings.Contains(err.Error(), want) {
 				t.Fatalf("err = %v, want %q", err, want)
 			}
 			got, _ := os.ReadFile(path)

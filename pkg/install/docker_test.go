@@ -7,7 +7,6 @@ import (
 	"path/filepath"
 	"reflect"
 	"slices"
-	"strings"
 	"testing"
 )
 
@@ -132,26 +131,15 @@ func sameOtherKeys(t *testing.T, orig, got []byte, setDefault bool) {
 
 func TestDockerRefuses(t *testing.T) {
 	binary := fakeBinary(t)
-	for file, want := range map[string]string{
+	refuses(t, "testdata/docker", "daemon.json", map[string]string{
 		"duplicate.json":          "appears twice",
 		"broken.json":             "parse JSON",
 		"array.json":              "not an object",
 		"runtime-not-object.json": "runtimes.arch",
-	} {
-		t.Run(file, func(t *testing.T) {
-			path := filepath.Join(t.TempDir(), "daemon.json")
-			orig, _ := os.ReadFile(filepath.Join("testdata/docker", file))
-			must(t, os.WriteFile(path, orig, 0o644))
-			_, err := Docker(DockerOptions{DaemonJSON: path, Binary: binary})
-			if err == nil || !strings.Contains(err.Error(), want) {
-				t.Fatalf("err = %v, want %q", err, want)
-			}
-			got, _ := os.ReadFile(path)
-			if !bytes.Equal(got, orig) || len(names(t, filepath.Dir(path))) != 1 {
-				t.Error("file touched")
-			}
-		})
-	}
+	}, func(path string) error {
+		_, err := Docker(DockerOptions{DaemonJSON: path, Binary: binary})
+		return err
+	})
 }
 
 func TestDockerDryRun(t *testing.T) {
