@@ -8,6 +8,8 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+
+	"github.com/arch-ckpt/arch/pkg/saferoot"
 )
 
 // WriteFile replaces path with data. The new file gets perm.
@@ -19,35 +21,16 @@ func WriteFile(path string, data []byte, perm os.FileMode) error {
 }
 
 // Write replaces path with what fill writes. If fill fails, path is untouched
-// and the temp file is removed.
-func Write(path string, perm os.FileMode, fill func(io.Writer) error) (err error) {
-	dir := filepath.Dir(path)
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
+// and the temp file is removed. path is the operator's or ARCH's own (its
+// folder is opened as the system resolves it); for paths below a root that a
+// tenant can reach, use saferoot.Dir.WriteAtomic, which this is built on.
+func Write(path string, perm os.FileMode, fill func(io.Writer) error) error {
+	d, err := saferoot.OpenTrusted(filepath.Dir(path))
 	if err != nil {
-		return fmt.Errorf("create temp file for %s: %w", path, err)
+		return fmt.Errorf("open folder of %s: %w", path, err)
 	}
-	defer func() {
-		if err != nil {
-			tmp.Close()
-			os.Remove(tmp.Name())
-		}
-	}()
-	if err = tmp.Chmod(perm); err != nil {
-		return fmt.Errorf("chmod temp file for %s: %w", path, err)
-	}
-	if err = fill(tmp); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err = tmp.Sync(); err != nil {
-		return fmt.Errorf("fsync %s: %w", path, err)
-	}
-	if err = tmp.Close(); err != nil {
-		return fmt.Errorf("close %s: %w", path, err)
-	}
-	if err = os.Rename(tmp.Name(), path); err != nil {
-		return fmt.Errorf("rename into %s: %w", path, err)
-	}
-	return SyncDir(dir)
+	defer d.Close()
+	return d.WriteAtomic(filepath.Base(path), perm, func(f *os.File) error { return fill(f) })
 }
 
 // SyncDir fsyncs a folder so that a rename or create inside it is durable.
