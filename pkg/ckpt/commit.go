@@ -8,7 +8,7 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/arch-ckpt/arch/pkg/atomicfile"
+	"github.com/arch-ckpt/arch/pkg/saferoot"
 )
 
 // Commit turns a finished dump in staging into the current image of key,
@@ -61,9 +61,15 @@ func (s *Store) Commit(ctx context.Context, key Key, staging string, meta Meta, 
 		return nil, fmt.Errorf("commit %s: %w", key, err)
 	}
 	m.Archive = Archive{Name: archiveName(m.ImageID, compression), Compression: compression}
-	dir := s.keyDir(key)
+	dir := l.dir
 	if err := writeArchive(ctx, dir, m, plan, opt.Progress); err != nil {
 		return nil, fmt.Errorf("commit %s: %w", key, err)
+	}
+	if s.signer != nil {
+		if err := s.signer.sign(m); err != nil {
+			dir.Remove(m.Archive.Name)
+			return nil, fmt.Errorf("commit %s: %w", key, err)
+		}
 	}
 	if opt.BeforeInstall != nil {
 		opt.BeforeInstall()
@@ -75,7 +81,7 @@ func (s *Store) Commit(ctx context.Context, key Key, staging string, meta Meta, 
 	// previous image or a leftover; failures here only leave files that
 	// the next commit or GC removes.
 	sweep(dir, m)
-	atomicfile.SyncDir(dir)
+	dir.Sync()
 	return m, nil
 }
 
@@ -103,17 +109,17 @@ func (s *Store) newManifest(key Key, meta *Meta, now time.Time) *Manifest {
 // writeArchive writes the members of plan into m.Archive.Name in dir via
 // an .incoming file, and fills m's archive size, sha256 and members. On
 // failure nothing it wrote is left behind.
-func writeArchive(ctx context.Context, dir string, m *Manifest, plan []source, progress func(int64)) (err error) {
-	final := filepath.Join(dir, m.Archive.Name)
-	incoming := filepath.Join(dir, incomingPre+m.Archive.Name)
-	f, err := openNoFollow(incoming, os.O_WRONLY|os.O_CREATE|os.O_EXCL, filePerm)
+func writeArchive(ctx context.Context, dir *saferoot.Dir, m *Manifest, plan []source, progress func(int64)) (err error) {
+	final := m.Archive.Name
+	incoming := incomingPre + m.Archive.Name
+	f, err := dir.OpenFile(incoming, os.O_WRONLY|os.O_CREATE|os.O_EXCL, filePerm)
 	if err != nil {
 		return fmt.Errorf("create archive: %w", err)
 	}
 	defer func() {
 		if err != nil {
 			f.Close()
-			os.Remove(incoming)
+			dir.Remove(incoming)
 		}
 	}()
 	w, err := newArchiveWriter(ctx, f, m.Archive.Compression, m.CheckpointedAt, progress)
@@ -139,12 +145,12 @@ func writeArchive(ctx context.Context, dir string, m *Manifest, plan []source, p
 	if err = ctx.Err(); err != nil {
 		return err
 	}
-	if err = os.Rename(incoming, final); err != nil {
+	if err = dir.Rename(incoming, final); err != nil {
 		return fmt.Errorf("rename archive into place: %w", err)
 	}
 	// The archive's name must be durable before a manifest names it.
-	if err = atomicfile.SyncDir(dir); err != nil {
-		os.Remove(final)
+	if err = dir.Sync(); err != nil {
+		dir.Remove(final)
 		return err
 	}
 	return nil
@@ -153,10 +159,10 @@ func writeArchive(ctx context.Context, dir string, m *Manifest, plan []source, p
 // installManifest makes m the current image of dir. On failure the image
 // of dir is what it was before, and m's archive is removed: a caller told
 // that the commit failed must not find its image restored later.
-func installManifest(ctx context.Context, dir string, m *Manifest) (err error) {
+func installManifest(ctx context.Context, dir *saferoot.Dir, m *Manifest) (err error) {
 	defer func() {
 		if err != nil {
-			removeFile(dir, m.Archive.Name)
+			dir.Remove(m.Archive.Name)
 		}
 	}()
 	if err := m.check(); err != nil {
@@ -166,19 +172,18 @@ func installManifest(ctx context.Context, dir string, m *Manifest) (err error) {
 	if err != nil {
 		return err
 	}
-	path := filepath.Join(dir, manifestFile)
-	prev, _ := readSmallFile(path, maxManifestSize) // nil: no (usable) previous image
+	prev, _ := readSmallFile(dir, manifestFile, maxManifestSize) // nil: no (usable) previous image
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	err = atomicfile.WriteFile(path, data, filePerm)
+	err = dir.WriteFile(manifestFile, data, filePerm)
 	if err != nil {
 		// The rename may have happened before the folder's fsync failed.
-		if now, rerr := readSmallFile(path, maxManifestSize); rerr == nil && bytes.Equal(now, data) {
+		if now, rerr := readSmallFile(dir, manifestFile, maxManifestSize); rerr == nil && bytes.Equal(now, data) {
 			if prev != nil {
-				atomicfile.WriteFile(path, prev, filePerm)
+				dir.WriteFile(manifestFile, prev, filePerm)
 			} else {
-				os.Remove(path)
+				dir.Remove(manifestFile)
 			}
 		}
 	}

@@ -5,10 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"os"
-	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/arch-ckpt/arch/pkg/saferoot"
 )
 
 // Removal is one thing GC removed, would remove (dry run), or left alone.
@@ -36,14 +36,19 @@ type Removal struct {
 // With dryRun nothing is removed and the result says what would be. Errors
 // are reported per removal; the error returned joins them.
 func (s *Store) GC(ctx context.Context, olderThan time.Duration, dryRun bool) ([]Removal, error) {
-	ents, err := os.ReadDir(s.root)
+	root, err := s.openRoot(false)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
 	}
 	if err != nil {
+		return nil, fmt.Errorf("gc: open checkpoint store: %w", err)
+	}
+	defer root.Close()
+	ents, err := root.ReadDir()
+	if err != nil {
 		return nil, fmt.Errorf("gc: read checkpoint store: %w", err)
 	}
-	g := gc{s: s, olderThan: olderThan, dryRun: dryRun, now: s.now()}
+	g := gc{s: s, root: root, olderThan: olderThan, dryRun: dryRun, now: s.now()}
 	for _, de := range ents {
 		if strings.HasPrefix(de.Name(), ".") {
 			continue
@@ -64,6 +69,7 @@ func (s *Store) GC(ctx context.Context, olderThan time.Duration, dryRun bool) ([
 
 type gc struct {
 	s         *Store
+	root      *saferoot.Dir
 	olderThan time.Duration
 	dryRun    bool
 	now       time.Time
@@ -73,12 +79,16 @@ type gc struct {
 func (g *gc) report(r Removal) { g.out = append(g.out, r) }
 
 func (g *gc) folder(folder string) {
-	dir := filepath.Join(g.s.root, folder)
+	path := g.root.Join(folder)
 	skip := func(reason string) {
-		g.report(Removal{Folder: folder, Path: dir, Reason: reason, Skipped: true})
+		g.report(Removal{Folder: folder, Path: path, Reason: reason, Skipped: true})
 	}
-	if err := checkRealDir(dir); err != nil {
-		skip(fmt.Sprintf("not a key folder, left alone: %v", err))
+	if st, err := g.root.Lstat(folder); err != nil || !st.IsDir() {
+		what := fmt.Sprint(err)
+		if err == nil {
+			what = "not a folder (" + st.Mode().Type().String() + ")"
+		}
+		skip("not a key folder, left alone: " + what)
 		return
 	}
 	key, err := keyFromFolder(folder)
@@ -94,10 +104,11 @@ func (g *gc) folder(folder string) {
 	case errors.Is(err, fs.ErrNotExist):
 		return // removed meanwhile
 	case err != nil:
-		g.report(Removal{Folder: folder, Path: dir, Reason: "lock", Err: err})
+		g.report(Removal{Folder: folder, Path: path, Reason: "lock", Err: err})
 		return
 	}
 	defer l.release()
+	dir := l.dir
 
 	gone := map[string]bool{} // removed, or would be in a dry run
 	m, err := readManifest(dir, key)
@@ -106,34 +117,34 @@ func (g *gc) folder(folder string) {
 		if g.expired(m.CheckpointedAt) {
 			g.removeImage(folder, dir, m, gone, fmt.Sprintf("image %s checkpointed at %s, older than %s", m.ImageID, m.CheckpointedAt.Format(time.RFC3339), g.olderThan))
 			m = nil
-		} else if _, err := os.Lstat(filepath.Join(dir, m.Archive.Name)); errors.Is(err, fs.ErrNotExist) {
+		} else if _, err := dir.Lstat(m.Archive.Name); errors.Is(err, fs.ErrNotExist) {
 			g.removeImage(folder, dir, m, gone, fmt.Sprintf("image %s: its archive is missing", m.ImageID))
 			m = nil
 		}
 	case errors.Is(err, ErrNoImage):
 	case errors.Is(err, ErrCorrupt):
-		st, serr := os.Lstat(filepath.Join(dir, manifestFile))
+		st, serr := dir.Lstat(manifestFile)
 		if serr != nil || !g.expired(st.ModTime()) {
 			skip(fmt.Sprintf("corrupt image left alone until it is older than olderThan: %v", err))
 			return
 		}
 		g.removeImage(folder, dir, nil, gone, fmt.Sprintf("corrupt image: %v", err))
 	default:
-		g.report(Removal{Folder: folder, Path: dir, Reason: "read manifest", Err: err})
+		g.report(Removal{Folder: folder, Path: path, Reason: "read manifest", Err: err})
 		return
 	}
 	lo, err := findLeftovers(dir, m)
 	if err != nil {
-		g.report(Removal{Folder: folder, Path: dir, Reason: "list leftovers", Err: err})
+		g.report(Removal{Folder: folder, Path: path, Reason: "list leftovers", Err: err})
 		return
 	}
 	for _, x := range lo {
 		if gone[x.name] {
 			continue
 		}
-		r := Removal{Folder: folder, Path: filepath.Join(dir, x.name), Reason: x.reason, Size: x.size}
+		r := Removal{Folder: folder, Path: dir.Join(x.name), Reason: x.reason, Size: x.size}
 		if !g.dryRun {
-			r.Err = removeFile(dir, x.name)
+			r.Err = dir.Remove(x.name)
 		}
 		gone[x.name] = r.Err == nil
 		g.report(r)
@@ -149,8 +160,8 @@ func (g *gc) expired(t time.Time) bool {
 
 // removeImage removes the image of dir (m nil: the manifest is corrupt;
 // its archive is then a leftover) and adds what it removed to gone.
-func (g *gc) removeImage(folder, dir string, m *Manifest, gone map[string]bool, reason string) {
-	r := Removal{Folder: folder, Path: filepath.Join(dir, manifestFile), Reason: reason}
+func (g *gc) removeImage(folder string, dir *saferoot.Dir, m *Manifest, gone map[string]bool, reason string) {
+	r := Removal{Folder: folder, Path: dir.Join(manifestFile), Reason: reason}
 	archive := ""
 	if m != nil {
 		archive, r.Size = m.Archive.Name, m.Archive.Size
@@ -171,8 +182,8 @@ func (g *gc) removeImage(folder, dir string, m *Manifest, gone map[string]bool, 
 // besides what is gone (in a dry run: what would be). The caller holds the
 // lock: a waiter on the old lock file notices that it was removed and
 // starts over.
-func (g *gc) removeIfEmpty(folder, dir string, gone map[string]bool) {
-	ents, err := os.ReadDir(dir)
+func (g *gc) removeIfEmpty(folder string, dir *saferoot.Dir, gone map[string]bool) {
+	ents, err := dir.ReadDir()
 	if err != nil {
 		return
 	}
@@ -181,12 +192,12 @@ func (g *gc) removeIfEmpty(folder, dir string, gone map[string]bool) {
 			return
 		}
 	}
-	r := Removal{Folder: folder, Path: dir, Reason: "empty key folder"}
+	r := Removal{Folder: folder, Path: dir.Path(), Reason: "empty key folder"}
 	if !g.dryRun {
-		if err := removeFile(dir, lockFile); err != nil {
+		if err := dir.Remove(lockFile); err != nil {
 			r.Err = err
-		} else if err := os.Remove(dir); err != nil && !errors.Is(err, fs.ErrNotExist) {
-			r.Err = err
+		} else if g.root.SameAs(folder, dir) {
+			r.Err = g.root.RemoveDir(folder)
 		}
 	}
 	g.report(r)

@@ -61,7 +61,7 @@ func TestCrashLeftoversAreIncompleteAndCollected(t *testing.T) {
 	for _, r := range removed {
 		t.Logf("%s: %s", r.Path, r.Reason)
 	}
-	if got := folderNames(t, s.Root()); !slices.Equal(got, []string{withImage.folder()}) {
+	if got := folderNames(t, s.Root()); !slices.Equal(got, []string{withImage.Folder()}) {
 		t.Errorf("after GC the store holds %v", got)
 	}
 	want := []string{lockFile, m.Archive.Name, manifestFile}
@@ -93,7 +93,7 @@ func TestGCRemovesImagesOlderThanAndRespectsDryRun(t *testing.T) {
 	if !slices.EqualFunc(dry, real, func(a, b Removal) bool { return a.Path == b.Path && a.Reason == b.Reason }) {
 		t.Errorf("dry run said %+v, GC did %+v", dry, real)
 	}
-	if got := folderNames(t, s.Root()); !slices.Equal(got, []string{fresh.folder()}) {
+	if got := folderNames(t, s.Root()); !slices.Equal(got, []string{fresh.Folder()}) {
 		t.Errorf("after GC the store holds %v", got)
 	}
 	if len(real) != 2 || !strings.Contains(real[0].Reason, "older than 24h0m0s") || real[1].Reason != "empty key folder" {

@@ -5,7 +5,8 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"path/filepath"
+
+	"github.com/arch-ckpt/arch/pkg/saferoot"
 )
 
 // Image is the current image of a key, with its archive held open: a
@@ -40,22 +41,32 @@ func (img *Image) Close() error {
 }
 
 // Current returns the current image of key and opens its archive. It
-// returns an error wrapping ErrNoImage when the key has none, and one
-// wrapping ErrCorrupt when the manifest is damaged or names an archive that
-// is missing, a symlink or not a regular file. The content of the archive is
+// returns an error wrapping ErrNoImage when the key has none, one wrapping
+// ErrCorrupt when the manifest is damaged or names an archive that is
+// missing, a symlink or not a regular file, and, for a store that signs
+// (SignWith), one wrapping ErrUnsigned or ErrForged when the manifest's
+// signature is missing or wrong. The content of the archive is
 // not read: see Verify and Unpack.
 func (s *Store) Current(key Key) (*Image, error) {
 	if key.IsZero() {
 		return nil, fmt.Errorf("%w: zero Key", ErrBadKey)
 	}
-	dir := s.keyDir(key)
+	dir, err := s.openKeyDir(key, false)
+	if err != nil {
+		return nil, keyDirErr(key, err)
+	}
+	defer dir.Close()
 	for attempt := 1; ; attempt++ {
 		m, err := readManifest(dir, key)
 		if err != nil {
 			return nil, err
 		}
-		p := filepath.Join(dir, m.Archive.Name)
-		f, _, err := openRegular(p)
+		if s.signer != nil {
+			if err := s.signer.check(m); err != nil {
+				return nil, err
+			}
+		}
+		f, _, err := openRegularIn(dir, m.Archive.Name)
 		if errors.Is(err, fs.ErrNotExist) {
 			// A commit may have replaced the image between the two reads.
 			if again, err2 := readManifest(dir, key); err2 == nil && again.ImageID != m.ImageID && attempt < 5 {
@@ -66,7 +77,7 @@ func (s *Store) Current(key Key) (*Image, error) {
 		if err != nil {
 			return nil, fmt.Errorf("key %s: image %s: %w", key, m.ImageID, corruptIfBadFile(err))
 		}
-		img := &Image{Key: key, Manifest: m, path: p, f: f}
+		img := &Image{Key: key, Manifest: m, path: dir.Join(m.Archive.Name), f: f}
 		if mark, err := readRestored(dir); err == nil && mark.ImageID == m.ImageID {
 			img.Restored = &mark.RestoredInfo
 		}
@@ -74,15 +85,19 @@ func (s *Store) Current(key Key) (*Image, error) {
 	}
 }
 
-// readManifest reads and checks the manifest of the key folder dir.
-func readManifest(dir string, key Key) (*Manifest, error) {
-	if err := checkRealDir(dir); err != nil {
-		if errors.Is(err, fs.ErrNotExist) {
-			return nil, fmt.Errorf("key %s: %w", key, ErrNoImage)
-		}
-		return nil, fmt.Errorf("key %s: %w", key, corruptIfBadFile(err))
+// keyDirErr says why a key folder could not be opened: a key without one
+// has no image; a symlink or a non-folder in its place (or on the way to
+// it) is never read, and makes the image corrupt.
+func keyDirErr(key Key, err error) error {
+	if errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("key %s: %w", key, ErrNoImage)
 	}
-	data, err := readSmallFile(filepath.Join(dir, manifestFile), maxManifestSize)
+	return fmt.Errorf("key %s: %w", key, corruptIfBadFile(err))
+}
+
+// readManifest reads and checks the manifest of the key folder dir.
+func readManifest(dir *saferoot.Dir, key Key) (*Manifest, error) {
+	data, err := readSmallFile(dir, manifestFile, maxManifestSize)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("key %s: %w", key, ErrNoImage)
 	}
@@ -103,7 +118,7 @@ func readManifest(dir string, key Key) (*Manifest, error) {
 // of the wrong kind (symlink, special file, too big); I/O errors stay as
 // they are, since retrying may help.
 func corruptIfBadFile(err error) error {
-	if errors.Is(err, errSymlink) || errors.Is(err, errNotRegular) {
+	if errors.Is(err, saferoot.ErrUnsafe) || errors.Is(err, errNotRegular) {
 		return fmt.Errorf("%w: %w", ErrCorrupt, err)
 	}
 	return err

@@ -28,8 +28,9 @@ func (k Key) String() string { return k.s }
 // IsZero reports whether k is the zero (invalid) Key.
 func (k Key) IsZero() bool { return k.s == "" }
 
-// folder is the key's folder name in the store.
-func (k Key) folder() string { return strings.ReplaceAll(k.s, "/", "%2F") }
+// Folder is the key's folder name in the store, and its work dir's name
+// in a shared root: "/" escaped as "%2F", so that keys never nest.
+func (k Key) Folder() string { return strings.ReplaceAll(k.s, "/", "%2F") }
 
 // ParseKey checks raw and returns it as a Key. A key is 1 to 8 components
 // separated by "/"; each component matches [A-Za-z0-9][A-Za-z0-9._:@+=-]*
@@ -54,7 +55,7 @@ func ParseKey(raw string) (Key, error) {
 		}
 	}
 	k := Key{raw}
-	if n := len(k.folder()); n > maxFolderName {
+	if n := len(k.Folder()); n > maxFolderName {
 		return Key{}, fmt.Errorf("%w: key %s: its folder name would be %d bytes, max %d", ErrBadKey, echo(raw), n, maxFolderName)
 	}
 	return k, nil
@@ -89,7 +90,7 @@ func keyFromFolder(name string) (Key, error) {
 	if err != nil {
 		return Key{}, err
 	}
-	if k.folder() != name {
+	if k.Folder() != name {
 		return Key{}, fmt.Errorf("%w: folder %s is not the escaped form of a key", ErrBadKey, echo(name))
 	}
 	return k, nil

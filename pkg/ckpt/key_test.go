@@ -24,9 +24,9 @@ func TestParseKeyAcceptsWorkloadNames(t *testing.T) {
 		if k.String() != raw {
 			t.Errorf("ParseKey(%q) = %q", raw, k)
 		}
-		back, err := keyFromFolder(k.folder())
+		back, err := keyFromFolder(k.Folder())
 		if err != nil || back != k {
-			t.Errorf("folder %q maps back to %q, %v", k.folder(), back, err)
+			t.Errorf("folder %q maps back to %q, %v", k.Folder(), back, err)
 		}
 	}
 }

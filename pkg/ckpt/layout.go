@@ -10,6 +10,8 @@ import (
 	"regexp"
 	"strings"
 	"time"
+
+	"github.com/arch-ckpt/arch/pkg/saferoot"
 )
 
 // File names inside a key folder.
@@ -21,7 +23,7 @@ const (
 	tarSuffix     = ".tar"
 	tarZstSuffix  = ".tar.zst"
 	tmpPrefix     = "." // pkg/atomicfile's temp files: ".<name>.tmp-*"
-	tmpInfix      = ".tmp-"
+	tmpInfix      = saferoot.TempInfix
 	dirPerm       = 0o700
 	filePerm      = 0o600
 	imageIDLayout = "20060102T150405.000000000Z"
@@ -37,14 +39,16 @@ const (
 // resources; a Store is safe for concurrent use, and several processes (on
 // several nodes, when the root is a shared filesystem) may use the same root.
 type Store struct {
-	root string
-	now  func() time.Time
-	node func() string
+	loc    saferoot.Location
+	now    func() time.Time
+	node   func() string
+	signer *Signer // nil: manifests are neither signed nor checked
 }
 
-// New returns the store rooted at root. Nothing is created until the first
-// commit. The root itself may be a symlink (a mount point elsewhere);
-// nothing inside it is ever followed.
+// New returns the store rooted at root, a path the node operator chose
+// (arch.conf's store, a command-line flag). Nothing is created until the
+// first commit. The root itself may be a symlink (a mount point
+// elsewhere); nothing inside it is ever followed.
 func New(root string) (*Store, error) {
 	if root == "" {
 		return nil, errors.New("checkpoint store: empty root path")
@@ -53,17 +57,51 @@ func New(root string) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("checkpoint store %s: %w", root, err)
 	}
-	return &Store{root: abs, now: time.Now, node: hostname}, nil
+	return Open(saferoot.Trusted(abs)), nil
+}
+
+// Open returns the store at loc: a store a container's environment named
+// is the folder loc.Rel below an allowed root, and neither that path nor
+// anything in the store is ever reached through a symlink.
+func Open(loc saferoot.Location) *Store {
+	return &Store{loc: loc, now: time.Now, node: hostname}
 }
 
 // Root returns the store's root folder.
-func (s *Store) Root() string { return s.root }
+func (s *Store) Root() string { return s.loc.Path() }
 
-func (s *Store) keyDir(k Key) string { return filepath.Join(s.root, k.folder()) }
+func (s *Store) keyDir(k Key) string { return filepath.Join(s.Root(), k.Folder()) }
 
 // KeyDir is the folder of key in the store (for progress watchers; read
 // it, never write there: the store's rules are this package's).
 func (s *Store) KeyDir(k Key) string { return s.keyDir(k) }
+
+// openRoot opens the store's root folder, creating it (and what is
+// missing below its allowed root) with create.
+func (s *Store) openRoot(create bool) (*saferoot.Dir, error) {
+	if create {
+		return s.loc.MkdirAll(dirPerm)
+	}
+	return s.loc.Open()
+}
+
+// openKeyDir opens the key folder of k without following a symlink
+// anywhere below the store's allowed root; with create it makes what is
+// missing. A missing folder (without create) is an error wrapping
+// fs.ErrNotExist.
+func (s *Store) openKeyDir(k Key, create bool) (*saferoot.Dir, error) {
+	root, err := s.openRoot(create)
+	if err != nil {
+		return nil, fmt.Errorf("checkpoint store %s: %w", s.Root(), err)
+	}
+	defer root.Close()
+	if create {
+		if _, err := root.Mkdir(k.Folder(), dirPerm); err != nil {
+			return nil, fmt.Errorf("create key folder: %w", err)
+		}
+	}
+	return root.OpenDir(k.Folder())
+}
 
 // IsIncoming reports whether name, in a key folder, is an archive being
 // written by a commit.

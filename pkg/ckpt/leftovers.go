@@ -3,7 +3,8 @@ package ckpt
 import (
 	"errors"
 	"fmt"
-	"os"
+
+	"github.com/arch-ckpt/arch/pkg/saferoot"
 )
 
 // leftover is a file of a key folder that is not part of the current image.
@@ -16,8 +17,8 @@ type leftover struct {
 // findLeftovers lists the files of the key folder dir that do not belong to
 // the image m (nil: there is no valid image). Files ARCH does not know are
 // not listed: they are left alone.
-func findLeftovers(dir string, m *Manifest) ([]leftover, error) {
-	ents, err := os.ReadDir(dir)
+func findLeftovers(dir *saferoot.Dir, m *Manifest) ([]leftover, error) {
+	ents, err := dir.ReadDir()
 	if err != nil {
 		return nil, fmt.Errorf("read key folder: %w", err)
 	}
@@ -57,14 +58,14 @@ func findLeftovers(dir string, m *Manifest) ([]leftover, error) {
 
 // sweep removes the leftovers of dir next to image m. The caller holds the
 // key's lock, so no commit is writing: every .incoming file is dead.
-func sweep(dir string, m *Manifest) error {
+func sweep(dir *saferoot.Dir, m *Manifest) error {
 	lo, err := findLeftovers(dir, m)
 	if err != nil {
 		return err
 	}
 	var errs []error
 	for _, l := range lo {
-		errs = append(errs, removeFile(dir, l.name))
+		errs = append(errs, dir.Remove(l.name))
 	}
 	return errors.Join(errs...)
 }

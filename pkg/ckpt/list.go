@@ -5,10 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"os"
-	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/arch-ckpt/arch/pkg/saferoot"
 )
 
 // Status is the state of a key's image as List sees it.
@@ -20,6 +20,9 @@ const (
 	StatusRestored   Status = "restored"   // a valid image that has been restored
 	StatusIncomplete Status = "incomplete" // no usable image, only parts (interrupted commit)
 	StatusCorrupt    Status = "corrupt"    // damaged manifest or archive, or not a key folder
+	// For a store that signs (SignWith): an image that never restores.
+	StatusUnsigned Status = "unsigned" // the manifest carries no signature
+	StatusForged   Status = "forged"   // the signature does not match the manifest
 )
 
 // Entry is one key folder of the store.
@@ -44,10 +47,15 @@ type Entry struct {
 // folder with leftovers but no valid manifest is incomplete. Folders with
 // nothing in them are skipped. List takes no lock.
 func (s *Store) List(ctx context.Context, verify bool) ([]Entry, error) {
-	ents, err := os.ReadDir(s.root)
+	root, err := s.openRoot(false)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
 	}
+	if err != nil {
+		return nil, fmt.Errorf("list checkpoint store: %w", err)
+	}
+	defer root.Close()
+	ents, err := root.ReadDir()
 	if err != nil {
 		return nil, fmt.Errorf("list checkpoint store: %w", err)
 	}
@@ -59,7 +67,7 @@ func (s *Store) List(ctx context.Context, verify bool) ([]Entry, error) {
 		if err := ctx.Err(); err != nil {
 			return out, err
 		}
-		e, keep, err := s.describe(ctx, de.Name(), verify)
+		e, keep, err := s.describe(ctx, root, de.Name(), verify)
 		if err != nil {
 			return out, err
 		}
@@ -72,12 +80,14 @@ func (s *Store) List(ctx context.Context, verify bool) ([]Entry, error) {
 
 // describe builds the Entry of one folder; keep is false for an empty key
 // folder. Only a ctx error is returned as an error.
-func (s *Store) describe(ctx context.Context, folder string, verify bool) (e Entry, keep bool, err error) {
+func (s *Store) describe(ctx context.Context, root *saferoot.Dir, folder string, verify bool) (e Entry, keep bool, err error) {
 	e = Entry{Folder: folder, Status: StatusCorrupt}
-	dir := filepath.Join(s.root, folder)
-	if e.Err = checkRealDir(dir); e.Err != nil {
+	dir, err := root.OpenDir(folder)
+	if err != nil {
+		e.Err = err
 		return e, true, nil
 	}
+	defer dir.Close()
 	if e.Key, e.Err = keyFromFolder(folder); e.Err != nil {
 		return e, true, nil
 	}
@@ -103,6 +113,15 @@ func (s *Store) describe(ctx context.Context, folder string, verify bool) (e Ent
 		return e, true, nil
 	}
 	e.ImageID, e.Size, e.CheckpointedAt = m.ImageID, m.Archive.Size, m.CheckpointedAt
+	if s.signer != nil {
+		if err := s.signer.check(m); err != nil {
+			e.Status, e.Err = StatusForged, err
+			if errors.Is(err, ErrUnsigned) {
+				e.Status = StatusUnsigned
+			}
+			return e, true, nil
+		}
+	}
 	status, err := checkImage(ctx, e.Key, dir, m, verify)
 	if ctx.Err() != nil {
 		return e, false, ctx.Err()
@@ -118,9 +137,9 @@ func (s *Store) describe(ctx context.Context, folder string, verify bool) (e Ent
 
 // checkImage checks the archive of manifest m: presence, kind and size, and
 // with verify its content.
-func checkImage(ctx context.Context, key Key, dir string, m *Manifest, verify bool) (Status, error) {
-	p := filepath.Join(dir, m.Archive.Name)
-	f, st, err := openRegular(p)
+func checkImage(ctx context.Context, key Key, dir *saferoot.Dir, m *Manifest, verify bool) (Status, error) {
+	p := dir.Join(m.Archive.Name)
+	f, st, err := openRegularIn(dir, m.Archive.Name)
 	if errors.Is(err, fs.ErrNotExist) {
 		return StatusIncomplete, fmt.Errorf("archive %s named by the manifest is missing", m.Archive.Name)
 	}

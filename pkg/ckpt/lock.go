@@ -6,10 +6,11 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"path/filepath"
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/arch-ckpt/arch/pkg/saferoot"
 )
 
 // Lock polling: flock(2) itself cannot be interrupted by a context, so a
@@ -43,10 +44,12 @@ func (s *Store) TryLock(key Key) (unlock func(), err error) {
 	return l.release, nil
 }
 
-// keyLock is a held lock of one key folder.
+// keyLock is a held lock of one key folder. dir is the key folder itself,
+// opened without following symlinks: everything done under the lock goes
+// through it, never through a path.
 type keyLock struct {
 	f   *os.File
-	dir string
+	dir *saferoot.Dir
 }
 
 func (l *keyLock) release() {
@@ -55,49 +58,67 @@ func (l *keyLock) release() {
 	}
 	unix.Flock(int(l.f.Fd()), unix.LOCK_UN)
 	l.f.Close()
+	l.dir.Close()
 	l.f = nil
 }
 
 // lock acquires the lock of key. With create false it fails (wrapping
 // fs.ErrNotExist) instead of creating a missing key folder. After flock
-// succeeds, the lock file must still be the one at the path: a concurrent GC
-// may have removed the folder, in which case it starts over.
+// succeeds, the lock file must still be the one in the folder, and the
+// folder still the one at the key's name: a concurrent GC may have removed
+// it, in which case it starts over.
 func (s *Store) lock(ctx context.Context, key Key, wait, create bool) (*keyLock, error) {
 	if key.IsZero() {
 		return nil, fmt.Errorf("%w: zero Key", ErrBadKey)
 	}
-	dir := s.keyDir(key)
-	path := filepath.Join(dir, lockFile)
 	for {
 		if err := ctx.Err(); err != nil {
 			return nil, fmt.Errorf("lock %s: %w", key, err)
 		}
-		var err error
-		if create {
-			err = s.ensureKeyDir(dir)
-		} else {
-			err = checkRealDir(dir)
-		}
+		dir, err := s.openKeyDir(key, create)
 		if err != nil {
 			return nil, fmt.Errorf("lock %s: %w", key, err)
 		}
-		f, err := openNoFollow(path, os.O_RDWR|os.O_CREATE, filePerm)
+		f, err := dir.OpenFile(lockFile, os.O_RDWR|os.O_CREATE, filePerm)
 		if errors.Is(err, fs.ErrNotExist) {
-			continue // the folder went away between the check and the open
+			dir.Close()
+			continue // the folder went away between the open and the create
 		}
 		if err != nil {
+			dir.Close()
 			return nil, fmt.Errorf("lock %s: %w", key, err)
 		}
 		if err := flock(ctx, f, wait); err != nil {
 			f.Close()
+			dir.Close()
 			return nil, fmt.Errorf("lock %s: %w", key, err)
 		}
-		if sameFile(f, path) && checkRealDir(dir) == nil {
+		if s.stillCurrent(key, dir, f) {
 			return &keyLock{f: f, dir: dir}, nil
 		}
 		unix.Flock(int(f.Fd()), unix.LOCK_UN)
 		f.Close()
+		dir.Close()
 	}
+}
+
+// stillCurrent reports whether the locked file f is still the lock file of
+// dir, and dir still the key's folder in the store.
+func (s *Store) stillCurrent(key Key, dir *saferoot.Dir, f *os.File) bool {
+	fst, err := f.Stat()
+	if err != nil {
+		return false
+	}
+	lst, err := dir.Lstat(lockFile)
+	if err != nil || !os.SameFile(fst, lst) {
+		return false
+	}
+	root, err := s.openRoot(false)
+	if err != nil {
+		return false
+	}
+	defer root.Close()
+	return root.SameAs(key.Folder(), dir)
 }
 
 // flock takes an exclusive flock on f, polling until ctx is done when wait
@@ -125,14 +146,4 @@ func flock(ctx context.Context, f *os.File, wait bool) error {
 		}
 		pause = min(2*pause, lockPollMax)
 	}
-}
-
-// sameFile reports whether the open file f is still the file at path.
-func sameFile(f *os.File, path string) bool {
-	fst, err := f.Stat()
-	if err != nil {
-		return false
-	}
-	pst, err := os.Lstat(path)
-	return err == nil && os.SameFile(fst, pst)
 }

@@ -1,6 +1,8 @@
 package ckpt
 
 import (
+	"github.com/arch-ckpt/arch/pkg/saferoot"
+
 	"context"
 	"errors"
 	"os"
@@ -80,7 +82,7 @@ func TestSymlinkedKeyFolderIsRefused(t *testing.T) {
 	if _, err := s.Current(key); !errors.Is(err, ErrCorrupt) {
 		t.Errorf("Current: err = %v, want ErrCorrupt", err)
 	}
-	if _, err := s.Commit(context.Background(), key, makeStaging(t, stagingOpts{}), testMeta(), CommitOptions{}); !errors.Is(err, errSymlink) {
+	if _, err := s.Commit(context.Background(), key, makeStaging(t, stagingOpts{}), testMeta(), CommitOptions{}); !errors.Is(err, saferoot.ErrUnsafe) {
 		t.Errorf("Commit: err = %v, want a refusal", err)
 	}
 	if _, err := s.TryLock(key); err == nil {
@@ -93,5 +95,56 @@ func TestSymlinkedKeyFolderIsRefused(t *testing.T) {
 	}
 	if got := folderNames(t, elsewhere); len(got) != 0 {
 		t.Errorf("something was written through the symlink: %v", got)
+	}
+}
+
+// TestKeyFolderSwappedForASymlinkMidCommit replaces the key folder with a
+// symlink to another folder while the commit runs (after the archive is
+// written, before the manifest): the commit goes on in the folder it
+// opened, and nothing is ever written through the symlink.
+func TestKeyFolderSwappedForASymlinkMidCommit(t *testing.T) {
+	s := newTestStore(t)
+	key := mustKey(t, "default/swap")
+	elsewhere := t.TempDir()
+	moved := filepath.Join(t.TempDir(), "moved")
+	swap := func() {
+		must(t, os.Rename(s.keyDir(key), moved))
+		must(t, os.Symlink(elsewhere, s.keyDir(key)))
+	}
+	_, err := s.Commit(context.Background(), key, makeStaging(t, stagingOpts{}), testMeta(), CommitOptions{BeforeInstall: swap})
+	t.Logf("commit: %v", err)
+	if got := folderNames(t, elsewhere); len(got) != 0 {
+		t.Fatalf("something was written through the symlink: %v", got)
+	}
+	if _, err := s.Current(key); !errors.Is(err, ErrCorrupt) {
+		t.Fatalf("Current through the symlink: %v, want ErrCorrupt", err)
+	}
+}
+
+// TestStoreBelowARootRefusesASymlinkOnTheWay opens a store named as a
+// folder below an allowed root, with one folder on the way replaced by a
+// symlink: nothing is created through it, and nothing is read through it.
+func TestStoreBelowARootRefusesASymlinkOnTheWay(t *testing.T) {
+	root := t.TempDir()
+	elsewhere := t.TempDir()
+	must(t, os.Symlink(elsewhere, filepath.Join(root, "tenant")))
+	s := Open(saferoot.Location{Root: root, Rel: "tenant/checkpoint"})
+	key := mustKey(t, "default/c1")
+	if _, err := s.Commit(context.Background(), key, makeStaging(t, stagingOpts{}), testMeta(), CommitOptions{}); !errors.Is(err, saferoot.ErrUnsafe) {
+		t.Fatalf("Commit: err = %v, want ErrUnsafe", err)
+	}
+	if got := folderNames(t, elsewhere); len(got) != 0 {
+		t.Fatalf("something was written through the symlink: %v", got)
+	}
+	if _, err := s.Current(key); errors.Is(err, ErrNoImage) || err == nil {
+		t.Fatalf("Current = %v, want a refusal that is not 'no image'", err)
+	}
+	if _, err := s.List(context.Background(), false); !errors.Is(err, saferoot.ErrUnsafe) {
+		t.Fatalf("List = %v, want ErrUnsafe", err)
+	}
+	// The same store without the symlink works, and creates what is missing.
+	must(t, os.Remove(filepath.Join(root, "tenant")))
+	if _, err := s.Commit(context.Background(), key, makeStaging(t, stagingOpts{}), testMeta(), CommitOptions{}); err != nil {
+		t.Fatal(err)
 	}
 }

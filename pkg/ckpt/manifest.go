@@ -35,6 +35,9 @@ type Manifest struct {
 	Archive        Archive   `json:"archive"`
 	Members        []Member  `json:"members"`
 	Capture        Capture   `json:"capture"`
+	// HMAC is the signature of everything above (hex HMAC-SHA256; see
+	// Signer), "" when the committing node signs nothing.
+	HMAC string `json:"hmac,omitempty"`
 }
 
 // Source is the container the image was taken from.

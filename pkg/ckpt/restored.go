@@ -6,10 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"path/filepath"
 	"time"
 
-	"github.com/arch-ckpt/arch/pkg/atomicfile"
+	"github.com/arch-ckpt/arch/pkg/saferoot"
 )
 
 // RestoredInfo says where and when an image was restored.
@@ -27,8 +26,8 @@ type restoredMark struct {
 
 const maxRestoredSize = 64 << 10
 
-func readRestored(dir string) (*restoredMark, error) {
-	data, err := readSmallFile(filepath.Join(dir, restoredFile), maxRestoredSize)
+func readRestored(dir *saferoot.Dir) (*restoredMark, error) {
+	data, err := readSmallFile(dir, restoredFile, maxRestoredSize)
 	if err != nil {
 		return nil, err
 	}
@@ -70,7 +69,7 @@ func (s *Store) MarkRestored(key Key, imageID string, info RestoredInfo) error {
 	if err != nil {
 		return fmt.Errorf("mark restored: %w", err)
 	}
-	if err := atomicfile.WriteFile(filepath.Join(l.dir, restoredFile), append(data, '\n'), filePerm); err != nil {
+	if err := l.dir.WriteFile(restoredFile, append(data, '\n'), filePerm); err != nil {
 		return fmt.Errorf("mark restored: key %s: %w", key, err)
 	}
 	return nil
@@ -108,17 +107,17 @@ func (s *Store) RemoveIfCurrent(key Key, imageID string) (bool, error) {
 // removeImage removes the image of the key folder dir whose archive is
 // archive ("" when unknown): the manifest first, so that the image stops
 // being current at once, then the archive and the restored mark.
-func removeImage(dir, archive string) error {
-	if err := removeFile(dir, manifestFile); err != nil {
+func removeImage(dir *saferoot.Dir, archive string) error {
+	if err := dir.Remove(manifestFile); err != nil {
 		return err
 	}
-	if err := atomicfile.SyncDir(dir); err != nil {
+	if err := dir.Sync(); err != nil {
 		return err
 	}
 	var errs []error
 	if archive != "" {
-		errs = append(errs, removeFile(dir, archive))
+		errs = append(errs, dir.Remove(archive))
 	}
-	errs = append(errs, removeFile(dir, restoredFile))
+	errs = append(errs, dir.Remove(restoredFile))
 	return errors.Join(errs...)
 }

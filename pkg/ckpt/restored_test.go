@@ -65,7 +65,7 @@ func TestRemoveIfCurrentRemovesOnlyTheNamedImage(t *testing.T) {
 	if _, err := s.Current(key); !errors.Is(err, ErrNoImage) {
 		t.Fatalf("after removal Current err = %v", err)
 	}
-	if got := folderNames(t, s.Root()); !slices.Equal(got, []string{key.folder()}) {
+	if got := folderNames(t, s.Root()); !slices.Equal(got, []string{key.Folder()}) {
 		t.Fatalf("store holds %v: an unknown key must not get a folder", got)
 	}
 	if got := folderNames(t, s.keyDir(key)); !slices.Equal(got, []string{lockFile}) {
