@@ -1,6 +1,7 @@
 package layer
 
 import (
+	"errors"
 	"fmt"
 
 	"golang.org/x/sys/unix"
@@ -16,11 +17,11 @@ func (a *applier) remove(rel string) error {
 	}
 	dir, name := splitRel(rel)
 	pfd, err := a.root.openNoSymlinks(dir, unix.O_PATH|unix.O_DIRECTORY)
-	switch err {
-	case nil:
-	case unix.ENOENT, unix.ENOTDIR:
+	switch {
+	case err == nil:
+	case errors.Is(err, unix.ENOENT), errors.Is(err, unix.ENOTDIR):
 		return nil
-	case unix.ELOOP, unix.EXDEV:
+	case errors.Is(err, unix.ELOOP), errors.Is(err, unix.EXDEV):
 		return fmt.Errorf("%w: path goes through a symlink", ErrUnsafeEntry)
 	default:
 		return fmt.Errorf("resolve parent: %w", err)

@@ -6,9 +6,12 @@ import (
 	"os"
 	"path"
 	"strings"
+	"sync/atomic"
 
 	pathrs "github.com/cyphar/filepath-securejoin/pathrs-lite"
 	"golang.org/x/sys/unix"
+
+	"github.com/arch-ckpt/arch/pkg/saferoot"
 )
 
 // ErrUnsafeEntry means an archive entry or a deleted.files path tried to
@@ -80,6 +83,10 @@ func (r *rootDir) close() {
 	}
 }
 
+// noOpenat2 is set once the kernel said it has no openat2 (ENOSYS), or by
+// tests that exercise the fallback.
+var noOpenat2 atomic.Bool
+
 // openIn opens rel below the root with the kernel resolving every
 // component inside it: symlinks, absolute or relative, are followed as if
 // the root were "/", and ".." stops at the root (RESOLVE_IN_ROOT). flags
@@ -87,6 +94,9 @@ func (r *rootDir) close() {
 func (r *rootDir) openIn(rel string, flags int) (int, error) {
 	if rel == "" {
 		rel = "."
+	}
+	if noOpenat2.Load() {
+		return r.openInFallback(rel, flags)
 	}
 	how := &unix.OpenHow{
 		Flags:   uint64(flags | unix.O_CLOEXEC),
@@ -100,6 +110,7 @@ func (r *rootDir) openIn(rel string, flags int) (int, error) {
 		case err == unix.EAGAIN && i < 16:
 			continue
 		case err == unix.ENOSYS:
+			noOpenat2.Store(true)
 			return r.openInFallback(rel, flags)
 		default:
 			return -1, err
@@ -108,9 +119,17 @@ func (r *rootDir) openIn(rel string, flags int) (int, error) {
 }
 
 // openInFallback resolves with filepath-securejoin's userspace emulation
-// when the kernel has no openat2 (before Linux 5.6).
+// when the kernel has no openat2 (before Linux 5.6). securejoin wants an
+// *os.File of the root: it gets a duplicate of the root's descriptor, closed
+// here, since an *os.File owns its descriptor (its finalizer would close
+// the root's own under a restore still using it).
 func (r *rootDir) openInFallback(rel string, flags int) (int, error) {
-	rootF := os.NewFile(uintptr(r.fd), r.path) // borrowed: never closed here
+	dup, err := unix.FcntlInt(uintptr(r.fd), unix.F_DUPFD_CLOEXEC, 0)
+	if err != nil {
+		return -1, err
+	}
+	rootF := os.NewFile(uintptr(dup), r.path)
+	defer rootF.Close()
 	dir, base := path.Split(rel)
 	h, err := pathrs.OpenatInRoot(rootF, "/"+dir)
 	if err != nil {
@@ -123,53 +142,14 @@ func (r *rootDir) openInFallback(rel string, flags int) (int, error) {
 	return unix.Openat(int(h.Fd()), base, flags|unix.O_CLOEXEC, 0)
 }
 
-// openNoSymlinks opens the directory rel below the root refusing any
-// symlink on the way, the last component included (ELOOP), and any "..":
-// for deletions, whose paths never legitimately cross one.
+// openNoSymlinks opens rel below the root refusing any symlink on the way,
+// the last component included (ELOOP), and any "..": for deletions, whose
+// paths never legitimately cross one.
 func (r *rootDir) openNoSymlinks(rel string, flags int) (int, error) {
-	how := &unix.OpenHow{
-		Flags:   uint64(flags | unix.O_CLOEXEC),
-		Resolve: unix.RESOLVE_BENEATH | unix.RESOLVE_NO_SYMLINKS | unix.RESOLVE_NO_MAGICLINKS,
-	}
 	if rel == "" {
 		rel = "."
 	}
-	for i := 0; ; i++ {
-		fd, err := unix.Openat2(r.fd, rel, how)
-		if err == unix.EAGAIN && i < 16 {
-			continue
-		}
-		if err != unix.ENOSYS {
-			return fd, err
-		}
-		break
-	}
-	// No openat2: walk one component at a time, checking each.
-	cur, err := unix.Openat(r.fd, ".", unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
-	if err != nil {
-		return -1, err
-	}
-	for _, p := range strings.Split(rel, "/") {
-		if p == "." {
-			continue
-		}
-		var st unix.Stat_t
-		if err := unix.Fstatat(cur, p, &st, unix.AT_SYMLINK_NOFOLLOW); err != nil {
-			unix.Close(cur)
-			return -1, err
-		}
-		if st.Mode&unix.S_IFMT == unix.S_IFLNK {
-			unix.Close(cur)
-			return -1, unix.ELOOP
-		}
-		next, err := unix.Openat(cur, p, unix.O_PATH|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
-		unix.Close(cur)
-		if err != nil {
-			return -1, err
-		}
-		cur = next
-	}
-	return cur, nil
+	return saferoot.OpenBeneath(r.fd, rel, flags, 0)
 }
 
 // splitRel splits a clean relative path into its parent ("" for the root)

@@ -15,7 +15,9 @@ import (
 
 // stdioWithStatusFd inherits stdio and, when the caller passed
 // --status-fd N (go-runc hands fd 3 as an extra file), the descriptors up to
-// N, at the same numbers.
+// N, at the same numbers. They are the wrapper's own descriptors, borrowed:
+// the child gets duplicates, owned by the returned Files (an *os.File
+// closes its descriptor when it is collected), which closeFiles releases.
 func (c *call) stdioWithStatusFd() (realrunc.Stdio, error) {
 	stdio := realrunc.Inherit()
 	v, ok := c.cmd.Get("status-fd")
@@ -31,9 +33,23 @@ func (c *call) stdioWithStatusFd() (realrunc.Stdio, error) {
 			stdio.ExtraFiles = append(stdio.ExtraFiles, nil)
 			continue
 		}
-		stdio.ExtraFiles = append(stdio.ExtraFiles, os.NewFile(uintptr(fd), "fd"+strconv.Itoa(fd)))
+		dup, err := unix.FcntlInt(uintptr(fd), unix.F_DUPFD_CLOEXEC, 3)
+		if err != nil {
+			closeFiles(stdio.ExtraFiles)
+			return stdio, fmt.Errorf("--status-fd: duplicate descriptor %d: %w", fd, err)
+		}
+		stdio.ExtraFiles = append(stdio.ExtraFiles, os.NewFile(uintptr(dup), "fd"+strconv.Itoa(fd)))
 	}
 	return stdio, nil
+}
+
+// closeFiles closes the files that are not nil.
+func closeFiles(files []*os.File) {
+	for _, f := range files {
+		if f != nil {
+			f.Close()
+		}
+	}
 }
 
 // copyDumpLog gives the caller's --work-path CRIU's dump.log, where
