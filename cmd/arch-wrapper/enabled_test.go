@@ -138,20 +138,50 @@ func TestDeleteForgetsTheContainer(t *testing.T) {
 }
 
 func TestEnabledContainerWithBadInputRunsWithoutArch(t *testing.T) {
+	// @ALLOWED@ is the node's allowed root, @OUTSIDE@ a folder outside it
+	// that must stay empty.
 	cases := []struct {
 		name  string
 		env   []string
+		setup func(t *testing.T, allowed, outside string)
 		inLog string
 	}{
-		{"hostile key", []string{"ARCH_ENABLE=1", "ARCH_CHECKPOINT_KEY=../../etc"}, "key"},
-		{"absolute key", []string{"ARCH_ENABLE=1", "ARCH_CHECKPOINT_KEY=/etc/passwd"}, "key"},
-		{"relative workdir", []string{"ARCH_ENABLE=1", "ARCH_SHAREDFS_HOST_PATH=/tmp/x", "ARCH_WORKDIR_CONTAINER_PATH=work"}, "ARCH_WORKDIR_CONTAINER_PATH"},
+		{name: "hostile key", env: []string{"ARCH_ENABLE=1", "ARCH_CHECKPOINT_KEY=../../etc"}, inLog: "key"},
+		{name: "absolute key", env: []string{"ARCH_ENABLE=1", "ARCH_CHECKPOINT_KEY=/etc/passwd"}, inLog: "key"},
+		{name: "relative workdir", env: []string{"ARCH_ENABLE=1", "ARCH_SHAREDFS_HOST_PATH=@ALLOWED@/x", "ARCH_WORKDIR_CONTAINER_PATH=work"}, inLog: "ARCH_WORKDIR_CONTAINER_PATH"},
+		{name: "shared root outside the allowed roots", env: []string{"ARCH_ENABLE=1", "ARCH_SHAREDFS_HOST_PATH=@OUTSIDE@/anything", "ARCH_WORKDIR_CONTAINER_PATH=/work"}, inLog: "not one of the node's allowed_roots"},
+		{name: "store outside the allowed roots", env: []string{"ARCH_ENABLE=1", "ARCH_CHECKPOINT_HOST_PATH=@OUTSIDE@/anything"}, inLog: "not one of the node's allowed_roots"},
+		{name: "store that climbs out", env: []string{"ARCH_ENABLE=1", "ARCH_CHECKPOINT_HOST_PATH=@ALLOWED@/../outside/x"}, inLog: `has a .. component`},
+		{name: "shared root inside a work folder", env: []string{"ARCH_ENABLE=1", "ARCH_SHAREDFS_HOST_PATH=@ALLOWED@/work/evil", "ARCH_WORKDIR_CONTAINER_PATH=/work"}, inLog: `folder named work`},
+		{name: "symlink on the way to the store", env: []string{"ARCH_ENABLE=1", "ARCH_CHECKPOINT_HOST_PATH=@ALLOWED@/link/store"},
+			setup: func(t *testing.T, allowed, outside string) { os.Symlink(outside, filepath.Join(allowed, "link")) }, inLog: "symlink"},
+		{name: "symlink as the shared work folder", env: []string{"ARCH_ENABLE=1", "ARCH_SHAREDFS_HOST_PATH=@ALLOWED@/team", "ARCH_WORKDIR_CONTAINER_PATH=/work"},
+			setup: func(t *testing.T, allowed, outside string) {
+				os.Mkdir(filepath.Join(allowed, "team"), 0o755)
+				os.Symlink(outside, filepath.Join(allowed, "team", "work"))
+			}, inLog: "symlink"},
+		{name: "file as the key's work dir", env: []string{"ARCH_ENABLE=1", "ARCH_CHECKPOINT_KEY=k", "ARCH_SHAREDFS_HOST_PATH=@ALLOWED@", "ARCH_WORKDIR_CONTAINER_PATH=/work"},
+			setup: func(t *testing.T, allowed, outside string) {
+				os.MkdirAll(filepath.Join(allowed, "work"), 0o755)
+				os.WriteFile(filepath.Join(allowed, "work", "k"), nil, 0o644)
+			}, inLog: "not a folder"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			n := newNode(t, "")
+			base := t.TempDir()
+			allowed, outside := filepath.Join(base, "allowed"), filepath.Join(base, "outside")
+			os.Mkdir(allowed, 0o755)
+			os.Mkdir(outside, 0o755)
+			if c.setup != nil {
+				c.setup(t, allowed, outside)
+			}
+			n := newNode(t, "allowed_roots = "+allowed+"\n")
 			f := newFakeRunc(t, "")
-			b := bundle(t, c.env...)
+			var env []string
+			for _, e := range c.env {
+				env = append(env, strings.NewReplacer("@ALLOWED@", allowed, "@OUTSIDE@", outside).Replace(e))
+			}
+			b := bundle(t, env...)
 			before := readFile(t, filepath.Join(b, "config.json"))
 			runcLog := filepath.Join(b, "log.json")
 			argv := createArgs(runcLog, b, "c1")
@@ -169,6 +199,12 @@ func TestEnabledContainerWithBadInputRunsWithoutArch(t *testing.T) {
 			}
 			if _, err := os.Stat(filepath.Join(n.dir, "store")); err == nil {
 				t.Fatal("a store folder was created")
+			}
+			if ents, _ := os.ReadDir(outside); len(ents) != 0 {
+				t.Fatalf("ARCH created %v outside the allowed root", ents)
+			}
+			if recs, _ := filepath.Glob(filepath.Join(n.state, "containers", "*", "c1.json")); len(recs) != 0 {
+				t.Fatalf("a record was kept: %v", recs)
 			}
 		})
 	}

@@ -15,6 +15,7 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
 	"github.com/arch-ckpt/arch/pkg/bundle"
+	"github.com/arch-ckpt/arch/pkg/saferoot"
 	"github.com/arch-ckpt/arch/pkg/specpatch"
 )
 
@@ -28,8 +29,9 @@ type Plan struct {
 	Cwd   string                  // process cwd, if changed
 	// Annotations are added when the container does not set them.
 	Annotations map[string]string
-	// WorkDirHost is the host folder behind Mount (created before create).
-	WorkDirHost string
+
+	workParent saferoot.Location // <shared>/work, when Mount is set
+	workName   string            // the key's work dir in it
 }
 
 // Inputs are what the plan depends on besides config.json.
@@ -37,7 +39,6 @@ type Inputs struct {
 	HookPath   string // absolute path of arch-hook
 	RecordPath string // the container's ARCH record
 	ConfigPath string // ARCH configuration file to pass on ("" = default)
-	Key        string // checkpoint key (validated)
 	// CriuConfig is the CRIU configuration file ARCH writes for this
 	// container during its checkpoint ("" = none; see AnnotationCriuConfig).
 	CriuConfig string
@@ -63,8 +64,8 @@ func CriuConfigPath(recordPath string) string {
 	return bundle.CriuConfigFile(recordPath)
 }
 
-// Make computes the plan for spec.
-func Make(spec *specs.Spec, in Inputs) (*Plan, error) {
+// Make computes the plan for spec, for which ARCH decided d (usable).
+func Make(spec *specs.Spec, d *Decision, in Inputs) (*Plan, error) {
 	args := []string{"arch-hook", "poststop", "--record", in.RecordPath}
 	if in.ConfigPath != "" {
 		args = append(args, "--config", in.ConfigPath)
@@ -76,25 +77,49 @@ func Make(spec *specs.Spec, in Inputs) (*Plan, error) {
 	if _, owned := spec.Annotations[AnnotationCriuConfig]; in.CriuConfig != "" && !owned {
 		p.Annotations = map[string]string{AnnotationCriuConfig: in.CriuConfig}
 	}
-	shared, hasShared := bundle.Getenv(spec, bundle.EnvSharedFSHostPath)
-	workdir, hasWorkdir := bundle.Getenv(spec, bundle.EnvWorkdirPath)
-	if hasShared && shared != "" && hasWorkdir && workdir != "" {
-		if !filepath.IsAbs(shared) {
-			return nil, fmt.Errorf("%s must be an absolute host path", bundle.EnvSharedFSHostPath)
-		}
-		if !filepath.IsAbs(workdir) {
+	if d.WorkDir != "" {
+		if !filepath.IsAbs(d.workdir) {
 			return nil, fmt.Errorf("%s must be an absolute path inside the container", bundle.EnvWorkdirPath)
 		}
-		p.WorkDirHost = filepath.Join(filepath.Clean(shared), "work", filepath.FromSlash(in.Key))
+		p.workParent, p.workName = d.workParent, d.key.Folder()
 		p.Mount = &specs.Mount{
-			Destination: filepath.Clean(workdir),
+			Destination: filepath.Clean(d.workdir),
 			Type:        "bind",
-			Source:      p.WorkDirHost,
+			Source:      d.WorkDir,
 			Options:     []string{"rbind", "rw"},
 		}
-		p.Cwd = filepath.Clean(workdir)
+		p.Cwd = filepath.Clean(d.workdir)
 	}
 	return p, nil
+}
+
+// Permissions of the shared work folders: <shared>/work lets every
+// container's runc reach its own work dir (a user namespace's root too)
+// without letting anyone list the others; a work dir is the workload's.
+const (
+	workParentPerm = 0o711
+	workDirPerm    = 0o755
+)
+
+// MakeWorkDir creates the shared work dir the plan mounts (nothing when it
+// mounts none), without following a symlink anywhere below its allowed
+// root: a symlink or a non-folder in the way is an error wrapping
+// saferoot.ErrUnsafe. The mount's source is this folder's path: no tenant
+// can write to <shared>/work or above it (no container sees them), so the
+// path runc resolves is the folder made here.
+func (p *Plan) MakeWorkDir() error {
+	if p.Mount == nil {
+		return nil
+	}
+	parent, err := p.workParent.MkdirAll(workParentPerm)
+	if err != nil {
+		return fmt.Errorf("create shared work folder: %w", err)
+	}
+	defer parent.Close()
+	if _, err := parent.Mkdir(p.workName, workDirPerm); err != nil {
+		return fmt.Errorf("create shared work dir: %w", err)
+	}
+	return nil
 }
 
 // Modifiers turns the plan into config.json edits.

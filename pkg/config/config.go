@@ -10,8 +10,12 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path"
+	"slices"
 	"strings"
 	"time"
+
+	"github.com/arch-ckpt/arch/pkg/saferoot"
 )
 
 // DefaultPath is where the node configuration lives unless ARCH_CONFIG says otherwise.
@@ -53,6 +57,14 @@ type Config struct {
 	Hook string
 	// ContainerdAddress is containerd's socket, for arch-hook's node commands.
 	ContainerdAddress string
+	// AllowedRoots are the host folders (clean, absolute) below which a
+	// container's environment may name its checkpoint store or shared
+	// root (ARCH_CHECKPOINT_HOST_PATH, ARCH_SHAREDFS_HOST_PATH). Store is
+	// always allowed; nothing else is by default.
+	AllowedRoots []string
+	// ImageHMACKeyFile, when set, names the key with which ARCH signs
+	// every manifest it commits and checks every image it restores.
+	ImageHMACKeyFile string
 }
 
 // Defaults returns the configuration used when no file exists.
@@ -68,6 +80,11 @@ func Defaults() Config {
 		Compression:       "zstd",
 		ContainerdAddress: "/run/containerd/containerd.sock",
 	}
+}
+
+// Allowed is what a container's environment may name as host folders.
+func (c Config) Allowed() saferoot.Allowed {
+	return saferoot.Allowed{Roots: c.AllowedRoots, Store: c.Store}
 }
 
 // ErrUnreadable wraps a failure to read or parse the configuration file.
@@ -140,10 +157,10 @@ func (c *Config) set(key, val string) error {
 	str := map[string]*string{
 		"runc": &c.Runc, "log_file": &c.LogFile, "state_dir": &c.StateDir,
 		"store": &c.Store, "staging_dir": &c.StagingDir, "hook": &c.Hook,
-		"containerd_address": &c.ContainerdAddress,
+		"containerd_address": &c.ContainerdAddress, "image_hmac_key_file": &c.ImageHMACKeyFile,
 	}
 	if p, ok := str[key]; ok {
-		if key != "runc" && key != "hook" && val == "" {
+		if key != "runc" && key != "hook" && key != "image_hmac_key_file" && val == "" {
 			return fmt.Errorf("%s: empty value", key)
 		}
 		if val != "" && !strings.HasPrefix(val, "/") {
@@ -153,6 +170,13 @@ func (c *Config) set(key, val string) error {
 		return nil
 	}
 	switch key {
+	case "allowed_roots":
+		roots, err := parseRoots(val)
+		if err != nil {
+			return fmt.Errorf("allowed_roots: %w", err)
+		}
+		c.AllowedRoots = roots
+		return nil
 	case "log_level":
 		switch val {
 		case "trace", "debug", "info", "warn", "error":
@@ -179,4 +203,33 @@ func (c *Config) set(key, val string) error {
 		return nil
 	}
 	return fmt.Errorf("unknown key %q", key)
+}
+
+// parseRoots reads a comma-separated list of absolute host folders. "/"
+// and paths with a ".." component are refused: the first would let every
+// container name any host path, the second hides where a root really is.
+func parseRoots(val string) ([]string, error) {
+	var roots []string
+	for _, r := range strings.Split(val, ",") {
+		r = strings.TrimSpace(r)
+		if r == "" {
+			continue
+		}
+		if !strings.HasPrefix(r, "/") {
+			return nil, fmt.Errorf("%q is not an absolute path", r)
+		}
+		for _, c := range strings.Split(r, "/") {
+			if c == ".." {
+				return nil, fmt.Errorf("%q has a \"..\" component", r)
+			}
+		}
+		r = path.Clean(r)
+		if r == "/" {
+			return nil, errors.New(`"/" would let containers name any host path`)
+		}
+		if !slices.Contains(roots, r) {
+			roots = append(roots, r)
+		}
+	}
+	return roots, nil
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -38,7 +39,7 @@ compression = none
 	want := Defaults()
 	want.Path, want.Runc, want.LogLevel, want.Store = p, "/opt/runc", "debug", "/mnt/efs/ckpt"
 	want.CheckpointTimeout, want.Compression = 90*time.Second, "none"
-	if cfg != want {
+	if !reflect.DeepEqual(cfg, want) {
 		t.Fatalf("got %+v\nwant %+v", cfg, want)
 	}
 }
@@ -68,3 +69,43 @@ func TestLoadExplicitMissingFileIsAnError(t *testing.T) {
 }
 
 func contains(s, sub string) bool { return strings.Contains(s, sub) }
+
+func TestAllowedRoots(t *testing.T) {
+	for _, tc := range []struct {
+		line  string
+		want  []string
+		error string
+	}{
+		{"allowed_roots = /mnt/efs, /var/lib/arch", []string{"/mnt/efs", "/var/lib/arch"}, ""},
+		{"allowed_roots = /mnt/efs/,/mnt/efs ,, /mnt//x/./y", []string{"/mnt/efs", "/mnt/x/y"}, ""},
+		{"allowed_roots =", nil, ""},
+		{"allowed_roots = /mnt/efs, relative", nil, "not an absolute path"},
+		{"allowed_roots = /mnt/efs/../etc", nil, `".."`},
+		{"allowed_roots = /", nil, "any host path"},
+		{"allowed_roots = //", nil, "any host path"},
+	} {
+		t.Run(tc.line, func(t *testing.T) {
+			p := filepath.Join(t.TempDir(), "arch.conf")
+			os.WriteFile(p, []byte(tc.line+"\n"), 0o644)
+			cfg, err := Load(env(map[string]string{EnvConfig: p}))
+			if tc.error != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.error) {
+					t.Fatalf("err = %v, want %q", err, tc.error)
+				}
+				if cfg.AllowedRoots != nil {
+					t.Fatalf("a bad line allowed %v", cfg.AllowedRoots)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(cfg.AllowedRoots, tc.want) {
+				t.Fatalf("roots = %q, want %q", cfg.AllowedRoots, tc.want)
+			}
+			if a := cfg.Allowed(); a.Store != cfg.Store || !reflect.DeepEqual(a.Roots, tc.want) {
+				t.Fatalf("Allowed() = %+v", a)
+			}
+		})
+	}
+}

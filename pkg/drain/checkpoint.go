@@ -12,6 +12,7 @@ import (
 	"github.com/containerd/containerd/v2/pkg/namespaces"
 	"github.com/containerd/errdefs"
 
+	"github.com/arch-ckpt/arch/pkg/archspec"
 	"github.com/arch-ckpt/arch/pkg/ckpt"
 )
 
@@ -23,7 +24,7 @@ import (
 // task exit. The archive's growth is reported through progress. On success
 // the store must hold a new complete image for the key.
 func (c *Containerd) Checkpoint(ctx context.Context, t Target, progress func(int64)) (Image, error) {
-	store, err := ckpt.New(t.Store)
+	store, err := archspec.OpenStore(c.Allowed, t.Store)
 	if err != nil {
 		return Image{}, fmt.Errorf("store: %w", err)
 	}

@@ -14,6 +14,8 @@ import (
 	"github.com/containerd/errdefs"
 	"github.com/containerd/typeurl/v2"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+
+	"github.com/arch-ckpt/arch/pkg/saferoot"
 )
 
 // Containerd finds and checkpoints containers through a containerd daemon
@@ -29,6 +31,9 @@ type Containerd struct {
 	// Timeout bounds one checkpoint's containerd calls (0 = none). Make it
 	// longer than arch-wrapper's checkpoint_timeout, which bounds the work.
 	Timeout time.Duration
+	// Allowed places the targets' stores (read to follow and confirm their
+	// checkpoints) below the node's allowed roots, as arch-wrapper does.
+	Allowed saferoot.Allowed
 }
 
 // Dial connects to containerd at address (a unix socket path).

@@ -11,6 +11,7 @@ import (
 
 	"github.com/arch-ckpt/arch/pkg/archspec"
 	"github.com/arch-ckpt/arch/pkg/bundle"
+	"github.com/arch-ckpt/arch/pkg/saferoot"
 )
 
 // Task statuses (containerd's, lower case).
@@ -54,8 +55,8 @@ func (t Target) Name() string { return t.Namespace + "/" + t.ID }
 
 // Node is what Classify needs of the node configuration.
 type Node struct {
-	DefaultStore string // the configuration's store
-	StateDir     string // the configuration's state_dir (arch-wrapper's records)
+	Allowed  saferoot.Allowed // the configuration's store and allowed_roots
+	StateDir string           // the configuration's state_dir (arch-wrapper's records)
 }
 
 // Classify decides whether c is checkpointed, with the wrapper's rules:
@@ -71,7 +72,7 @@ func Classify(c Candidate, n Node) Target {
 		t.Skip = fmt.Sprintf("cannot read its OCI spec: %v", c.SpecErr)
 		return t
 	}
-	d := archspec.Decide(c.Spec, c.Namespace, c.ID, n.DefaultStore)
+	d := archspec.Decide(c.Spec, c.Namespace, c.ID, n.Allowed)
 	t.Key, t.Store = d.Key, d.Store
 	switch {
 	case !d.Enabled:

@@ -1,6 +1,8 @@
 package drain
 
 import (
+	"github.com/arch-ckpt/arch/pkg/saferoot"
+
 	"path/filepath"
 	"strings"
 	"testing"
@@ -19,7 +21,7 @@ func specWith(env ...string) *specs.Spec {
 func testNode(t *testing.T) Node {
 	t.Helper()
 	dir := t.TempDir()
-	n := Node{DefaultStore: filepath.Join(dir, "store"), StateDir: filepath.Join(dir, "state")}
+	n := Node{Allowed: saferoot.Allowed{Store: filepath.Join(dir, "store")}, StateDir: filepath.Join(dir, "state")}
 	rec := &bundle.Record{ID: "recorded", Root: "/r/e2e", Namespace: "e2e", Key: "jobs/42", Store: "/shared/ckpt"}
 	if err := (bundle.Records{Dir: filepath.Join(n.StateDir, "containers")}).Save(rec); err != nil {
 		t.Fatal(err)
@@ -67,7 +69,7 @@ func TestClassifyTakesKeyAndStoreFromTheRecord(t *testing.T) {
 	}
 	// Not enabled: the spec's decision, no record needed.
 	got = Classify(Candidate{Namespace: "batch", ID: "x", Runtime: RuncV2, Spec: specWith("ARCH_ENABLE=1"), Task: "stopped"}, n)
-	if got.Key != "batch/x" || got.Store != n.DefaultStore {
+	if got.Key != "batch/x" || got.Store != n.Allowed.Store {
 		t.Fatalf("key %q store %q; want Decide's", got.Key, got.Store)
 	}
 }

@@ -93,6 +93,7 @@ func (f *drainFlags) drain(ctx context.Context, e *env, deadline time.Time) int 
 	}
 	defer cd.Close()
 	cd.Timeout = cfg.CheckpointTimeout + time.Minute
+	cd.Allowed = cfg.Allowed()
 	log, closeLog := openLog(cfg, "checkpoint-all")
 	defer closeLog()
 	human, machine := e.stdout, io.Writer(nil)
@@ -102,7 +103,7 @@ func (f *drainFlags) drain(ctx context.Context, e *env, deadline time.Time) int 
 	view, finish := progressView(human, deadline)
 	rep, err := drain.Run(ctx, cd, cd, drain.Options{
 		Namespaces: f.namespaces,
-		Node:       drain.Node{DefaultStore: cfg.Store, StateDir: cfg.StateDir},
+		Node:       drain.Node{Allowed: cfg.Allowed(), StateDir: cfg.StateDir},
 		Parallel:   f.parallel,
 		Deadline:   deadline,
 		Observer:   drain.Observers{view, logObserver{&log}},

@@ -14,6 +14,7 @@ import (
 	"github.com/arch-ckpt/arch/pkg/archspec"
 	"github.com/arch-ckpt/arch/pkg/bundle"
 	"github.com/arch-ckpt/arch/pkg/ckpt"
+	"github.com/arch-ckpt/arch/pkg/config"
 )
 
 func init() {
@@ -26,9 +27,14 @@ type Explanation struct {
 	Namespace string             `json:"namespace"`
 	ID        string             `json:"id"`
 	Decision  *archspec.Decision `json:"decision"`
-	Image     *ImageReport       `json:"image,omitempty"`
-	AtCreate  string             `json:"atCreate"`
-	Injects   []string           `json:"injects,omitempty"`
+	// AllowedRoots are the node's allowed_roots: the host folders below
+	// which a container's environment may name its store or shared root.
+	AllowedRoots []string `json:"allowedRoots"`
+	// Signed: images must carry a valid image_hmac_key_file signature.
+	Signed   bool         `json:"signed"`
+	Image    *ImageReport `json:"image,omitempty"`
+	AtCreate string       `json:"atCreate"`
+	Injects  []string     `json:"injects,omitempty"`
 }
 
 // ImageReport describes the store's image for the container's key.
@@ -77,7 +83,7 @@ func runExplain(e *env, args []string) int {
 	if *id == "" {
 		*id = gid
 	}
-	x := explain(context.Background(), b, *ns, *id, cfg.Store, hookPathFor(cfg.Hook))
+	x := explain(context.Background(), b, *ns, *id, cfg, hookPathFor(cfg.Hook))
 	if *asJSON {
 		enc := json.NewEncoder(e.stdout)
 		enc.SetIndent("", "  ")
@@ -110,26 +116,32 @@ func hookPathFor(configured string) string {
 	return self
 }
 
-func explain(ctx context.Context, b *bundle.Bundle, ns, id, defaultStore, hookPath string) *Explanation {
-	x := &Explanation{Bundle: b.Dir, Namespace: ns, ID: id}
-	d := archspec.Decide(b.Spec, ns, id, defaultStore)
+func explain(ctx context.Context, b *bundle.Bundle, ns, id string, cfg config.Config, hookPath string) *Explanation {
+	allowed := cfg.Allowed()
+	x := &Explanation{Bundle: b.Dir, Namespace: ns, ID: id, AllowedRoots: allowed.Roots, Signed: cfg.ImageHMACKeyFile != ""}
+	d := archspec.Decide(b.Spec, ns, id, allowed)
 	x.Decision = d
+	if d.Usable() {
+		if err := d.CheckPaths(); err != nil {
+			d.Problem = err.Error()
+		}
+	}
 	switch {
 	case !d.Enabled:
 		x.AtCreate = "pass through: plain runc create, ARCH does nothing"
 		return x
 	case !d.Usable():
-		x.AtCreate = "pass through: " + d.Problem
+		x.AtCreate = "pass through, without ARCH: " + d.Problem
 		return x
 	}
-	plan, err := archspec.Make(b.Spec, archspec.Inputs{HookPath: hookPath, RecordPath: "<record>", Key: d.Key,
+	plan, err := archspec.Make(b.Spec, d, archspec.Inputs{HookPath: hookPath, RecordPath: "<record>",
 		CriuConfig: archspec.CriuConfigPath("<record>")})
 	if err != nil {
 		x.Injects = append(x.Injects, "nothing: "+err.Error())
 	} else {
 		x.Injects = describePlan(plan)
 	}
-	x.Image = inspectImage(ctx, b, d)
+	x.Image = inspectImage(ctx, b, d, cfg.ImageHMACKeyFile)
 	switch {
 	case !x.Image.Exists:
 		x.AtCreate = "create fresh (no checkpoint image for this key yet)"
@@ -143,13 +155,14 @@ func explain(ctx context.Context, b *bundle.Bundle, ns, id, defaultStore, hookPa
 	return x
 }
 
-func inspectImage(ctx context.Context, b *bundle.Bundle, d *archspec.Decision) *ImageReport {
+func inspectImage(ctx context.Context, b *bundle.Bundle, d *archspec.Decision, keyFile string) *ImageReport {
 	r := &ImageReport{}
-	store, err := ckpt.New(d.Store)
+	signer, err := archspec.Signer(keyFile)
 	if err != nil {
-		r.Problem = err.Error()
+		r.Exists, r.Problem = true, "image_hmac_key_file: "+err.Error()
 		return r
 	}
+	store := ckpt.Open(d.StoreLocation()).SignWith(signer)
 	img, err := store.Current(d.ParsedKey())
 	if errors.Is(err, ckpt.ErrNoImage) {
 		return r
@@ -205,6 +218,19 @@ func printExplanation(w io.Writer, x *Explanation) {
 	if d.Key != "" {
 		fmt.Fprintf(w, "key:        %s (from %s)\n", d.Key, d.KeySource)
 		fmt.Fprintf(w, "store:      %s (from %s)\n", d.Store, d.StoreSource)
+	}
+	if d.WorkDir != "" {
+		fmt.Fprintf(w, "work dir:   %s\n", d.WorkDir)
+	}
+	if d.Enabled {
+		roots := "none (arch.conf allowed_roots is not set: containers may name no host path)"
+		if len(x.AllowedRoots) > 0 {
+			roots = strings.Join(x.AllowedRoots, ", ")
+		}
+		fmt.Fprintf(w, "allowed:    %s\n", roots)
+		if x.Signed {
+			fmt.Fprintln(w, "signatures: required (image_hmac_key_file): an image without a valid one never restores")
+		}
 	}
 	if img := x.Image; img != nil {
 		switch {

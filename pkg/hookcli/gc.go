@@ -68,7 +68,7 @@ func runGC(e *env, args []string) int {
 		fmt.Fprintf(e.stderr, "arch-hook gc: --older-than: %v\n", err)
 		return 2
 	}
-	store, ok := openStore(e, *cfgPath, *storePath)
+	store, ok := openStore(e, *cfgPath, *storePath, false)
 	if !ok {
 		return 1
 	}

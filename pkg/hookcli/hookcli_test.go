@@ -25,7 +25,8 @@ func runHook(t *testing.T, stdin string, args ...string) (int, string, string) {
 func writeConfig(t *testing.T, dir string) string {
 	t.Helper()
 	p := filepath.Join(dir, "arch.conf")
-	conf := "log_file = " + dir + "/arch.log\nstate_dir = " + dir + "/state\nstore = " + dir + "/store\nstaging_dir = " + dir + "/staging\n"
+	conf := "log_file = " + dir + "/arch.log\nstate_dir = " + dir + "/state\nstore = " + dir + "/store\nstaging_dir = " + dir + "/staging\n" +
+		"allowed_roots = " + dir + "/efs\n"
 	if err := os.WriteFile(p, []byte(conf), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -107,7 +108,7 @@ func TestExplainJSONReportsAValidFittingImage(t *testing.T) {
 		t.Fatalf("explanation %+v image %+v", x, x.Image)
 	}
 	joined := strings.Join(x.Injects, "\n")
-	if !strings.Contains(joined, "bind mount: "+store+"/work/jobs/train -> /work") || !strings.Contains(joined, "process cwd: /work") {
+	if !strings.Contains(joined, "bind mount: "+store+"/work/jobs%2Ftrain -> /work") || !strings.Contains(joined, "process cwd: /work") {
 		t.Fatalf("injects %q", x.Injects)
 	}
 }
@@ -182,5 +183,34 @@ func TestPoststopNeverFails(t *testing.T) {
 		if code, out, _ := runHook(t, "garbage", args...); code != 0 || out != "" {
 			t.Fatalf("%v: exit %d, out %q", args, code, out)
 		}
+	}
+}
+
+// TestExplainSaysWhyAHostPathIsRefused: a store or shared root outside the
+// allowed roots, or one reached through a symlink, makes the container run
+// without ARCH, and explain says why, creating nothing.
+func TestExplainSaysWhyAHostPathIsRefused(t *testing.T) {
+	dir := t.TempDir()
+	outside := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(dir, "efs"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(outside, filepath.Join(dir, "efs", "link")); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct{ env, want string }{
+		{"ARCH_CHECKPOINT_HOST_PATH=" + outside + "/x", "is not one of the node's allowed_roots"},
+		{"ARCH_SHAREDFS_HOST_PATH=" + dir + "/efs/work/evil", "folder named work"},
+		{"ARCH_CHECKPOINT_HOST_PATH=" + dir + "/efs/link/store", "symlink"},
+	} {
+		b := writeBundle(t, t.TempDir(), "ARCH_ENABLE=1", tc.env, "ARCH_WORKDIR_CONTAINER_PATH=/work")
+		code, out, _ := runHook(t, "", "explain", "--config", writeConfig(t, dir), b)
+		if code != 0 || !strings.Contains(out, "problem:") || !strings.Contains(out, tc.want) ||
+			!strings.Contains(out, "at create:  pass through, without ARCH") || !strings.Contains(out, "allowed:    "+dir+"/efs") {
+			t.Errorf("%s: exit %d, output:\n%s", tc.env, code, out)
+		}
+	}
+	if ents, _ := os.ReadDir(outside); len(ents) != 0 {
+		t.Fatalf("explain created %v", ents)
 	}
 }

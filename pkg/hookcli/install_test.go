@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -121,7 +122,7 @@ func TestSampleConfigurationIsTheDefaults(t *testing.T) {
 	}
 	want := config.Defaults()
 	want.Path = p
-	if cfg != want || keys != 11 {
+	if !reflect.DeepEqual(cfg, want) || keys != 13 {
 		t.Errorf("sample (%d keys) gives %+v, defaults are %+v", keys, cfg, want)
 	}
 }

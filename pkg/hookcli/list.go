@@ -12,6 +12,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/arch-ckpt/arch/pkg/archspec"
 	"github.com/arch-ckpt/arch/pkg/ckpt"
 )
 
@@ -67,7 +68,7 @@ func runList(e *env, args []string) int {
 		fs.Usage()
 		return 2
 	}
-	store, ok := openStore(e, *cfgPath, *storePath)
+	store, ok := openStore(e, *cfgPath, *storePath, true)
 	if !ok {
 		return 1
 	}
@@ -89,10 +90,11 @@ func runList(e *env, args []string) int {
 	return 0
 }
 
-// openStore opens the store named by --store, else the configuration's.
-// A configuration with errors is a warning: the defaults and whatever was
+// openStore opens the store named by --store, else the configuration's,
+// checking signatures (list) with the configuration's key when signed. A
+// configuration with errors is a warning: the defaults and whatever was
 // read stand.
-func openStore(e *env, cfgPath, storePath string) (*ckpt.Store, bool) {
+func openStore(e *env, cfgPath, storePath string, signed bool) (*ckpt.Store, bool) {
 	cfg, err := e.loadConfig(cfgPath)
 	if err != nil {
 		fmt.Fprintf(e.stderr, "arch-hook: warning: %v\n", err)
@@ -105,7 +107,15 @@ func openStore(e *env, cfgPath, storePath string) (*ckpt.Store, bool) {
 		fmt.Fprintf(e.stderr, "arch-hook: %v\n", err)
 		return nil, false
 	}
-	return store, true
+	if !signed {
+		return store, true
+	}
+	signer, err := archspec.Signer(cfg.ImageHMACKeyFile)
+	if err != nil {
+		fmt.Fprintf(e.stderr, "arch-hook: %v\n", err)
+		return nil, false
+	}
+	return store.SignWith(signer), true
 }
 
 // listStore describes every key folder of store.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 
+	"github.com/arch-ckpt/arch/pkg/archspec"
 	"github.com/arch-ckpt/arch/pkg/bundle"
 	"github.com/arch-ckpt/arch/pkg/ckpt"
 )
@@ -65,7 +66,7 @@ func runPoststop(e *env, args []string) int {
 			log.Warn().Err(err).Msg("bad key in record")
 			return 0
 		}
-		store, err := ckpt.New(rec.Store)
+		store, err := archspec.OpenStore(cfg.Allowed(), rec.Store)
 		if err != nil {
 			log.Warn().Err(err).Msg("checkpoint store unusable")
 			return 0

@@ -14,6 +14,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/arch-ckpt/arch/pkg/archspec"
 	"github.com/arch-ckpt/arch/pkg/bundle"
 	"github.com/arch-ckpt/arch/pkg/ckpt"
 	"github.com/arch-ckpt/arch/pkg/realrunc"
@@ -165,6 +166,15 @@ func (c *call) noteInDumpLog(msg string) {
 
 // dumpAndCommit runs the CRIU dump through runc and commits it.
 func (c *call) dumpAndCommit(ctx context.Context, r *realrunc.Runner, rec *bundle.Record, b *bundle.Bundle, criuConf string, ph *phases, log *zerolog.Logger) (*ckpt.Manifest, error) {
+	// Where the image goes, and its signing key: refused before the dump.
+	store, err := c.openStore(rec.Store)
+	if err != nil {
+		return nil, err
+	}
+	key, err := ckpt.ParseKey(rec.Key)
+	if err != nil {
+		return nil, err
+	}
 	if err := os.MkdirAll(c.cfg.StagingDir, 0o700); err != nil {
 		return nil, fmt.Errorf("create staging folder: %w", err)
 	}
@@ -183,6 +193,7 @@ func (c *call) dumpAndCommit(ctx context.Context, r *realrunc.Runner, rec *bundl
 	if err != nil {
 		return nil, err
 	}
+	defer closeFiles(stdio.ExtraFiles)
 	// dump carries the caller's global flags already: run it without the runner's.
 	dumper := &realrunc.Runner{Path: r.Path, Env: r.Env}
 	dumper.OnStart = c.faultWhenFilled(faultCheckpointDump, filepath.Join(staging, "checkpoint"))
@@ -211,14 +222,6 @@ func (c *call) dumpAndCommit(ctx context.Context, r *realrunc.Runner, rec *bundl
 	meta := c.checkpointMeta(rec, b)
 	meta.Capture = capture
 	ph.done("meta")
-	store, err := ckpt.New(rec.Store)
-	if err != nil {
-		return nil, err
-	}
-	key, err := ckpt.ParseKey(rec.Key)
-	if err != nil {
-		return nil, err
-	}
 	var progress func(int64)
 	if f := c.faultOnce(faultCheckpointArchive); f != nil {
 		progress = func(int64) { f() }
@@ -254,7 +257,7 @@ func arrangeStaging(staging string) error {
 
 // discardImage removes an image this checkpoint committed but must not keep.
 func (c *call) discardImage(rec *bundle.Record, imageID string, log *zerolog.Logger) {
-	store, err := ckpt.New(rec.Store)
+	store, err := archspec.OpenStore(c.cfg.Allowed(), rec.Store)
 	if err == nil {
 		var key ckpt.Key
 		if key, err = ckpt.ParseKey(rec.Key); err == nil {

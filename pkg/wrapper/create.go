@@ -27,7 +27,7 @@ func (c *call) create() (int, bool) {
 		return 0, false
 	}
 	ns := runccmd.Namespace(c.root())
-	d := archspec.Decide(b.Spec, ns, id, c.cfg.Store)
+	d := archspec.Decide(b.Spec, ns, id, c.cfg.Allowed())
 	if !d.Enabled {
 		// A container with a reused id may have left a record behind.
 		records.Remove(c.root(), id)
@@ -50,6 +50,11 @@ func (c *call) create() (int, bool) {
 		records.Remove(c.root(), id)
 		return 0, false
 	}
+	if err := d.CheckPaths(); err != nil {
+		c.warn("arch-wrapper: "+err.Error()+"; this container runs without checkpoint/restore", err)
+		records.Remove(c.root(), id)
+		return 0, false
+	}
 	unlock, err := records.Lock(c.root(), id)
 	if err != nil {
 		c.warn("arch-wrapper: "+err.Error()+"; container runs without ARCH", err)
@@ -61,7 +66,7 @@ func (c *call) create() (int, bool) {
 		ID: id, Root: c.root(), Namespace: ns, Bundle: b.Dir,
 		Key: d.Key, Store: d.Store, CreatedAt: time.Now().UTC(),
 	}
-	if err := c.patchBundle(b, rec); err != nil {
+	if err := c.patchBundle(b, rec, d); err != nil {
 		c.warn("arch-wrapper: cannot prepare config.json ("+err.Error()+"); container runs without ARCH", err)
 		records.Remove(c.root(), id)
 		return 0, false

@@ -13,7 +13,7 @@ import (
 // patchBundle applies ARCH's edits to config.json (idempotently: a create
 // retried on the same bundle patches nothing twice) and creates the shared
 // work folder when there is one.
-func (c *call) patchBundle(b *bundle.Bundle, rec *bundle.Record) error {
+func (c *call) patchBundle(b *bundle.Bundle, rec *bundle.Record, d *archspec.Decision) error {
 	hook := c.hookPath()
 	if !fileExists(hook) {
 		return fmt.Errorf("arch-hook not found at %s (set hook = PATH in the ARCH configuration)", hook)
@@ -23,9 +23,8 @@ func (c *call) patchBundle(b *bundle.Bundle, rec *bundle.Record) error {
 		return err
 	}
 	criuConf := archspec.CriuConfigPath(recPath)
-	plan, err := archspec.Make(b.Spec, archspec.Inputs{
-		HookPath: hook, RecordPath: recPath, ConfigPath: c.cfg.Path, Key: rec.Key,
-		CriuConfig: criuConf,
+	plan, err := archspec.Make(b.Spec, d, archspec.Inputs{
+		HookPath: hook, RecordPath: recPath, ConfigPath: c.cfg.Path, CriuConfig: criuConf,
 	})
 	if err != nil {
 		return err
@@ -33,10 +32,8 @@ func (c *call) patchBundle(b *bundle.Bundle, rec *bundle.Record) error {
 	// One left by a checkpoint whose wrapper was killed mid-dump would
 	// leave a restore of the same id stopped.
 	os.Remove(bundle.CriuConfigFile(recPath))
-	if plan.WorkDirHost != "" {
-		if err := os.MkdirAll(plan.WorkDirHost, 0o755); err != nil {
-			return fmt.Errorf("create shared work folder: %w", err)
-		}
+	if err := plan.MakeWorkDir(); err != nil {
+		return err
 	}
 	changed, err := specpatch.PatchFile(filepath.Join(b.Dir, bundle.ConfigName), plan.Modifiers()...)
 	if err != nil {

@@ -24,7 +24,7 @@ import (
 func (c *call) tryRestore(b *bundle.Bundle, rec *bundle.Record, key ckpt.Key) (code int, restored bool) {
 	log := c.logger().With().Str("key", rec.Key).Logger()
 	ph := newPhases()
-	store, err := ckpt.New(rec.Store)
+	store, err := c.openStore(rec.Store)
 	if err != nil {
 		log.Warn().Err(err).Msg("restore: checkpoint store unusable, starting fresh")
 		return 0, false

@@ -7,6 +7,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/arch-ckpt/arch/pkg/archspec"
 	"github.com/arch-ckpt/arch/pkg/bundle"
 	"github.com/arch-ckpt/arch/pkg/ckpt"
 )
@@ -51,7 +52,7 @@ func (c *call) settleCheckpoint(rec *bundle.Record, log *zerolog.Logger) (stoppe
 			log.Warn().Err(err).Msg("settle: cannot save the record")
 		}
 	}()
-	store, err := ckpt.New(rec.Store)
+	store, err := archspec.OpenStore(c.cfg.Allowed(), rec.Store)
 	if err != nil {
 		return stopped
 	}
