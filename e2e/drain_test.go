@@ -231,12 +231,12 @@ func TestDrainCheckpointsEveryEnabledContainer(t *testing.T) {
 }
 
 // TestDrainFailureKeepsTheContainerRunning: a container whose commit fails
-// (its store is a regular file) is reported failed and keeps counting; the
-// others are checkpointed; checkpoint-all exits 1.
+// (its store turned into a regular file after it started) is reported
+// failed and keeps counting; the others are checkpointed; checkpoint-all
+// exits 1.
 func TestDrainFailureKeepsTheContainerRunning(t *testing.T) {
 	n := newArchNode(t, "drain-fail", "", "")
-	notDir := filepath.Join(t.TempDir(), "not-a-folder")
-	must(t, os.WriteFile(notDir, []byte("x"), 0o644))
+	notDir := filepath.Join(testbed.SharedFolder(t), "not-a-folder")
 	cs := []counter{
 		{ns: ns, id: "good-0", ref: testbed.CCounterRef, enabled: true},
 		{ns: ns, id: "broken", ref: testbed.CCounterRef, enabled: true, env: map[string]string{"ARCH_CHECKPOINT_HOST_PATH": notDir}},
@@ -245,13 +245,14 @@ func TestDrainFailureKeepsTheContainerRunning(t *testing.T) {
 	for _, c := range cs {
 		c.start(t, n)
 	}
+	must(t, os.WriteFile(notDir, []byte("x"), 0o644))
 	counting(t, n, cs)
 	rep, run := checkpointAll(t, n, "--parallel", "3")
 	if run.code != 1 {
 		t.Fatalf("checkpoint-all exited %d; want 1", run.code)
 	}
 	byName := resultsByName(rep)
-	if r := byName[ns+"/broken"]; r.State != drain.Failed || !strings.Contains(r.Reason, "not a directory") {
+	if r := byName[ns+"/broken"]; r.State != drain.Failed || !strings.Contains(r.Reason, "not a folder") {
 		t.Fatalf("broken: %+v", r)
 	}
 	if !strings.Contains(run.stderr, "FAILED") {

@@ -100,11 +100,11 @@ func TestFilesTravelWithTheCheckpoint(t *testing.T) {
 }
 
 // TestSharedWorkDirMigration runs the workload in shared-filesystem mode:
-// its work dir is <shared>/work/<key>, bind-mounted by ARCH; after the
+// its work dir is <shared>/work/<escaped key>, bind-mounted by ARCH; after the
 // migration it goes on writing there and the shared folder holds the
 // complete output.
 func TestSharedWorkDirMigration(t *testing.T) {
-	shared := t.TempDir()
+	shared := testbed.SharedFolder(t)
 	a := newArchNode(t, "shared-a", "", "")
 	b := newArchNode(t, "shared-b", "", "")
 	img := filesImage(t)
@@ -115,7 +115,7 @@ func TestSharedWorkDirMigration(t *testing.T) {
 		"ARCH_WORKDIR_CONTAINER_PATH": "/work", "WORK": "/work",
 	}
 	a.run(t, filesRef, "shared-a", env)
-	out := filepath.Join(shared, "work", "jobs", "shared", "out.txt")
+	out := filepath.Join(shared, "work", "jobs%2Fshared", "out.txt")
 	waitLogAbove(t, a.TaskLog(ns, "shared-a"), 10)
 	a.checkpointStop(t, "shared-a")
 	if manifest(t, filepath.Join(shared, "checkpoint"), "jobs/shared") == nil {

@@ -39,8 +39,8 @@ func NewArchEnv(t testing.TB, store string) ArchEnv {
 	if a.Store == "" {
 		a.Store = filepath.Join(dir, "store")
 	}
-	conf := fmt.Sprintf("log_file = %s\nstate_dir = %s\nstore = %s\nstaging_dir = %s\n",
-		a.LogFile, a.StateDir, a.Store, a.StagingDir)
+	conf := fmt.Sprintf("log_file = %s\nstate_dir = %s\nstore = %s\nstaging_dir = %s\nallowed_roots = %s\n",
+		a.LogFile, a.StateDir, a.Store, a.StagingDir, AllowedRoot)
 	if err := os.WriteFile(a.Config, []byte(conf), 0o644); err != nil {
 		t.Fatalf("testbed: %v", err)
 	}
@@ -52,6 +52,29 @@ func NewArchEnv(t testing.TB, store string) ArchEnv {
 		_ = os.RemoveAll(dir)
 	})
 	return a
+}
+
+// AllowedRoot is the allowed_roots of every test node: the shared
+// filesystem the nodes of a test share (see SharedFolder).
+const AllowedRoot = "/tmp/arch-e2e-allowed"
+
+// SharedFolder makes a new folder below AllowedRoot, as a test's shared
+// filesystem (ARCH_SHAREDFS_HOST_PATH, ARCH_CHECKPOINT_HOST_PATH); it is
+// removed when the test ends.
+func SharedFolder(t testing.TB) string {
+	t.Helper()
+	if err := os.MkdirAll(AllowedRoot, 0o755); err != nil {
+		t.Fatalf("testbed: %v", err)
+	}
+	dir, err := os.MkdirTemp(AllowedRoot, "shared-")
+	if err != nil {
+		t.Fatalf("testbed: %v", err)
+	}
+	t.Cleanup(func() {
+		unmountUnder(dir)
+		_ = os.RemoveAll(dir)
+	})
+	return dir
 }
 
 // Options are the Start options that put the wrapper's configuration in the
