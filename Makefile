@@ -29,7 +29,7 @@ install-deps:
 test: install-deps build lint unit e2e
 
 unit:
-	$(GO) test -count=1 -tags osusergo,netgo ./pkg/... ./cmd/... ./internal/...
+	$(GO) test -count=1 -tags osusergo,netgo ./pkg/... ./cmd/... ./internal/... ./hack/lib/...
 
 e2e:
 	ARCH_E2E=1 $(GO) test -count=1 -timeout 25m -v ./e2e/
