@@ -53,10 +53,25 @@ func (n *archNode) run(t *testing.T, ref, id string, env map[string]string) {
 // waits until ARCH has stopped it and returns its task log's counts.
 func (n *archNode) checkpointStop(t *testing.T, id string) []int {
 	t.Helper()
+	n.checkpointStopNoCount(t, id)
+	return logNumbers(t, n.TaskLog(ns, id))
+}
+
+// checkpointStopNoCount is checkpointStop for a workload that is not a
+// counter.
+func (n *archNode) checkpointStopNoCount(t *testing.T, id string) {
+	t.Helper()
 	_, err := n.TaskCheckpoint(ns, id, true)
 	must(t, err)
 	must(t, n.WaitStatus(ns, id, testbed.StatusStopped, statusTimeout))
-	return logNumbers(t, n.TaskLog(ns, id))
+}
+
+// readBundleConfig reads the config.json of a container's bundle.
+func readBundleConfig(t *testing.T, n *archNode, id string) string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(filepath.Dir(n.Rootfs(ns, id)), "config.json"))
+	must(t, err)
+	return string(b)
 }
 
 // remove deletes a stopped task and its container.

@@ -11,6 +11,7 @@ import (
 const (
 	ShellCounterRef = "docker.io/arch-test/shell-counter:latest"
 	CCounterRef     = "docker.io/arch-test/c-counter:latest"
+	TCPAppRef       = "docker.io/arch-test/tcp-app:latest"
 )
 
 // busyboxApplets get a /bin symlink in every test image.
@@ -88,6 +89,26 @@ func CCounterImage(t testing.TB) Image {
 	files["/counter"] = File{Content: CompileStaticC(t, "counter", cCounterSource), Mode: 0o755}
 	return BuildImage(t, CCounterRef, files, ImageConfig{
 		Entrypoint: []string{"/counter"},
+		Env:        []string{"PATH=/bin"},
+		WorkingDir: "/",
+	})
+}
+
+//go:embed testdata/tcp-app/tcpapp.c
+var tcpAppSource []byte
+
+// TCPAppPort is the port the TCP app's server listens on.
+const TCPAppPort = "7000"
+
+// TCPAppImage is a networked workload: a TCP server, and as PID 1 a client
+// holding an established connection to it on 127.0.0.1 (see tcpapp.c),
+// plus busybox for `ctr task exec` and /tcpapp probe.
+func TCPAppImage(t testing.TB) Image {
+	t.Helper()
+	files := BusyboxFiles(t)
+	files["/tcpapp"] = File{Content: CompileStaticC(t, "tcpapp", tcpAppSource), Mode: 0o755}
+	return BuildImage(t, TCPAppRef, files, ImageConfig{
+		Entrypoint: []string{"/bin/sh", "-c", "/tcpapp server " + TCPAppPort + " & exec /tcpapp client " + TCPAppPort},
 		Env:        []string{"PATH=/bin"},
 		WorkingDir: "/",
 	})

@@ -83,7 +83,7 @@ func (d *Decision) locate(spec *specs.Spec, allowed saferoot.Allowed) error {
 	sharedUsed := sharedPath != "" && (d.StoreSource == bundle.StoreFromSharedFS || workdir != "")
 	if sharedUsed {
 		var err error
-		if shared, err = allowed.Locate(bundle.EnvSharedFSHostPath, sharedPath); err != nil {
+		if shared, err = allowed.LocateShared(bundle.EnvSharedFSHostPath, sharedPath); err != nil {
 			return err
 		}
 	}
@@ -91,27 +91,30 @@ func (d *Decision) locate(spec *specs.Spec, allowed saferoot.Allowed) error {
 	case bundle.StoreFromCheckpointEnv:
 		// The variable as written: cleaning would hide a "..".
 		raw, _ := bundle.Getenv(spec, bundle.EnvCheckpointHostPath)
-		loc, err := allowed.Locate(bundle.EnvCheckpointHostPath, raw)
+		loc, err := allowed.LocateStore(bundle.EnvCheckpointHostPath, raw)
 		if err != nil {
 			return err
 		}
 		d.store = loc
 	case bundle.StoreFromSharedFS:
-		d.store = shared.Join(SharedCheckpointFolder)
+		d.store = shared.Join(ckpt.SharedStoreFolder)
 	default:
 		d.store = saferoot.Trusted(d.Store)
 	}
 	d.Store = d.store.Path()
+	// Every later call places the record's store again (OpenStore): it
+	// must find it where this decision put it.
+	if again, err := allowed.LocateStore("checkpoint store", d.Store); err != nil || again.Path() != d.Store {
+		return fmt.Errorf("checkpoint store %s cannot be placed again below the node's allowed roots: %v", d.Store, err)
+	}
 	if sharedUsed && workdir != "" {
 		d.workParent = shared.Join(saferoot.WorkFolder)
+		d.workParent.Fenced = true
 		d.workdir = workdir
 		d.WorkDir = d.workParent.Join(d.key.Folder()).Path()
 	}
 	return nil
 }
-
-// SharedCheckpointFolder is the store's folder in a shared root.
-const SharedCheckpointFolder = "checkpoint"
 
 // CheckPaths resolves the store and the shared work dir as far as they
 // exist, without creating anything: an error wrapping saferoot.ErrUnsafe
@@ -124,8 +127,16 @@ func (d *Decision) CheckPaths() error {
 	if d.WorkDir == "" {
 		return nil
 	}
-	if err := d.workParent.Join(d.key.Folder()).Check(); err != nil {
+	if err := d.workParent.Check(); err != nil {
 		return fmt.Errorf("shared work dir %s: %w", d.WorkDir, err)
+	}
+	parent, err := d.workParent.Open()
+	if err != nil {
+		return nil // missing: MakeWorkDir creates it
+	}
+	defer parent.Close()
+	if st, err := parent.Lstat(d.key.Folder()); err == nil && !st.IsDir() {
+		return fmt.Errorf("shared work dir %s: %w: it is not a folder (%s)", d.WorkDir, saferoot.ErrUnsafe, st.Mode().Type())
 	}
 	return nil
 }
@@ -134,7 +145,7 @@ func (d *Decision) CheckPaths() error {
 // (a record's, a drain target's), placed again below what the node allows
 // now: a root removed from allowed_roots since is refused.
 func OpenStore(allowed saferoot.Allowed, path string) (*ckpt.Store, error) {
-	loc, err := allowed.LocateStore(path)
+	loc, err := allowed.LocateStore("checkpoint store", path)
 	if err != nil {
 		return nil, err
 	}

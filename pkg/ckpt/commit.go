@@ -65,16 +65,10 @@ func (s *Store) Commit(ctx context.Context, key Key, staging string, meta Meta, 
 	if err := writeArchive(ctx, dir, m, plan, opt.Progress); err != nil {
 		return nil, fmt.Errorf("commit %s: %w", key, err)
 	}
-	if s.signer != nil {
-		if err := s.signer.sign(m); err != nil {
-			dir.Remove(m.Archive.Name)
-			return nil, fmt.Errorf("commit %s: %w", key, err)
-		}
-	}
 	if opt.BeforeInstall != nil {
 		opt.BeforeInstall()
 	}
-	if err := installManifest(ctx, dir, m); err != nil {
+	if err := installManifest(ctx, dir, m, s.signer); err != nil {
 		return nil, fmt.Errorf("commit %s: %w", key, err)
 	}
 	// The new image is current. Whatever else is in the folder is the
@@ -103,6 +97,7 @@ func (s *Store) newManifest(key Key, meta *Meta, now time.Time) *Manifest {
 		CreatedAt:      meta.CreatedAt.UTC(),
 		CheckpointedAt: at.UTC(),
 		Capture:        meta.Capture,
+		Network:        meta.Network,
 	}
 }
 
@@ -159,7 +154,7 @@ func writeArchive(ctx context.Context, dir *saferoot.Dir, m *Manifest, plan []so
 // installManifest makes m the current image of dir. On failure the image
 // of dir is what it was before, and m's archive is removed: a caller told
 // that the commit failed must not find its image restored later.
-func installManifest(ctx context.Context, dir *saferoot.Dir, m *Manifest) (err error) {
+func installManifest(ctx context.Context, dir *saferoot.Dir, m *Manifest, signer *Signer) (err error) {
 	defer func() {
 		if err != nil {
 			dir.Remove(m.Archive.Name)
@@ -168,7 +163,7 @@ func installManifest(ctx context.Context, dir *saferoot.Dir, m *Manifest) (err e
 	if err := m.check(); err != nil {
 		return fmt.Errorf("new manifest fails its own checks: %w", err)
 	}
-	data, err := m.marshal()
+	data, err := m.encode(signer)
 	if err != nil {
 		return err
 	}

@@ -52,9 +52,12 @@ func openRegular(path string) (*os.File, os.FileInfo, error) {
 }
 
 // openRegularIn opens the existing regular file name of the store folder
-// d for reading, never through a symlink.
+// d for reading, never through a symlink, and refuses anything else.
 func openRegularIn(d *saferoot.Dir, name string) (*os.File, os.FileInfo, error) {
-	f, err := d.OpenFile(name, os.O_RDONLY, 0)
+	// O_NONBLOCK: a FIFO in the store's place must not block the caller
+	// (runc create, a drain) before it is refused; reads of a regular
+	// file ignore the flag.
+	f, err := d.OpenFile(name, os.O_RDONLY|unix.O_NONBLOCK, 0)
 	if err != nil {
 		return nil, nil, err
 	}

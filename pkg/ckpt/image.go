@@ -57,14 +57,9 @@ func (s *Store) Current(key Key) (*Image, error) {
 	}
 	defer dir.Close()
 	for attempt := 1; ; attempt++ {
-		m, err := readManifest(dir, key)
+		m, _, err := readManifestFile(dir, key, s.signer)
 		if err != nil {
 			return nil, err
-		}
-		if s.signer != nil {
-			if err := s.signer.check(m); err != nil {
-				return nil, err
-			}
 		}
 		f, _, err := openRegularIn(dir, m.Archive.Name)
 		if errors.Is(err, fs.ErrNotExist) {
@@ -97,21 +92,34 @@ func keyDirErr(key Key, err error) error {
 
 // readManifest reads and checks the manifest of the key folder dir.
 func readManifest(dir *saferoot.Dir, key Key) (*Manifest, error) {
+	m, _, err := readManifestFile(dir, key, nil)
+	return m, err
+}
+
+// readManifestFile reads and checks the manifest of the key folder dir,
+// and its signature when signer is not nil; it returns the file's bytes
+// too.
+func readManifestFile(dir *saferoot.Dir, key Key, signer *Signer) (*Manifest, []byte, error) {
 	data, err := readSmallFile(dir, manifestFile, maxManifestSize)
 	if errors.Is(err, fs.ErrNotExist) {
-		return nil, fmt.Errorf("key %s: %w", key, ErrNoImage)
+		return nil, nil, fmt.Errorf("key %s: %w", key, ErrNoImage)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("key %s: %w", key, corruptIfBadFile(err))
+		return nil, nil, fmt.Errorf("key %s: %w", key, corruptIfBadFile(err))
 	}
 	m, err := ParseManifest(data)
 	if err != nil {
-		return nil, fmt.Errorf("key %s: %w", key, err)
+		return nil, nil, fmt.Errorf("key %s: %w", key, err)
 	}
 	if m.Key != key.String() {
-		return nil, fmt.Errorf("%w: key %s: manifest is for key %s", ErrCorrupt, key, echo(m.Key))
+		return nil, nil, fmt.Errorf("%w: key %s: manifest is for key %s", ErrCorrupt, key, echo(m.Key))
 	}
-	return m, nil
+	if signer != nil {
+		if err := signer.check(m, data); err != nil {
+			return m, data, err
+		}
+	}
+	return m, data, nil
 }
 
 // corruptIfBadFile wraps ErrCorrupt around errors that say a store file is
@@ -122,4 +130,13 @@ func corruptIfBadFile(err error) error {
 		return fmt.Errorf("%w: %w", ErrCorrupt, err)
 	}
 	return err
+}
+
+// ArchiveSize is the size of the image's archive file as open now.
+func (img *Image) ArchiveSize() (int64, error) {
+	st, err := img.f.Stat()
+	if err != nil {
+		return 0, err
+	}
+	return st.Size(), nil
 }

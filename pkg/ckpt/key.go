@@ -3,6 +3,8 @@ package ckpt
 import (
 	"fmt"
 	"strings"
+
+	"github.com/arch-ckpt/arch/pkg/saferoot"
 )
 
 // Limits on keys.
@@ -16,6 +18,16 @@ const (
 	// maxEcho bounds how much of a rejected key an error message repeats.
 	maxEcho = 64
 )
+
+// SharedStoreFolder is the store's folder in a shared root
+// (ARCH_SHAREDFS_HOST_PATH/checkpoint), beside its work dirs'
+// (saferoot.WorkFolder).
+const SharedStoreFolder = "checkpoint"
+
+// reservedFolders are the names no key's folder may have: in a store that
+// is also a shared root, the key folder would be the shared root's store or
+// the folder of every tenant's work dir.
+var reservedFolders = []string{saferoot.WorkFolder, SharedStoreFolder}
 
 // Key names a workload whose checkpoint survives the container: the next
 // container created with the same key restores from it. Build one with
@@ -55,6 +67,11 @@ func ParseKey(raw string) (Key, error) {
 		}
 	}
 	k := Key{raw}
+	for _, r := range reservedFolders {
+		if saferoot.SameName(k.Folder(), r) {
+			return Key{}, fmt.Errorf("%w: key %s: its folder name %q is reserved (a shared root's %q and %q)", ErrBadKey, echo(raw), r, saferoot.WorkFolder, SharedStoreFolder)
+		}
+	}
 	if n := len(k.Folder()); n > maxFolderName {
 		return Key{}, fmt.Errorf("%w: key %s: its folder name would be %d bytes, max %d", ErrBadKey, echo(raw), n, maxFolderName)
 	}

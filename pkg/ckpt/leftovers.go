@@ -69,3 +69,28 @@ func sweep(dir *saferoot.Dir, m *Manifest) error {
 	}
 	return errors.Join(errs...)
 }
+
+// IncomingSizes maps the archives being written in key's folder (by a
+// commit under way, or left by an interrupted one) to their sizes: for
+// progress watchers. A key without a folder has none.
+func (s *Store) IncomingSizes(key Key) map[string]int64 {
+	dir, err := s.openKeyDir(key, false)
+	if err != nil {
+		return nil
+	}
+	defer dir.Close()
+	ents, err := dir.ReadDir()
+	if err != nil {
+		return nil
+	}
+	m := map[string]int64{}
+	for _, e := range ents {
+		if !isIncoming(e.Name()) {
+			continue
+		}
+		if info, err := e.Info(); err == nil {
+			m[e.Name()] = info.Size()
+		}
+	}
+	return m
+}

@@ -91,10 +91,14 @@ func (s *Store) describe(ctx context.Context, root *saferoot.Dir, folder string,
 	if e.Key, e.Err = keyFromFolder(folder); e.Err != nil {
 		return e, true, nil
 	}
-	m, merr := readManifest(dir, e.Key)
+	m, raw, merr := readManifestFile(dir, e.Key, nil)
 	if merr != nil && !errors.Is(merr, ErrNoImage) {
 		e.Err = merr
 		return e, true, nil
+	}
+	var signErr error
+	if m != nil && s.signer != nil {
+		signErr = s.signer.check(m, raw)
 	}
 	lo, err := findLeftovers(dir, m)
 	if err != nil {
@@ -113,14 +117,12 @@ func (s *Store) describe(ctx context.Context, root *saferoot.Dir, folder string,
 		return e, true, nil
 	}
 	e.ImageID, e.Size, e.CheckpointedAt = m.ImageID, m.Archive.Size, m.CheckpointedAt
-	if s.signer != nil {
-		if err := s.signer.check(m); err != nil {
-			e.Status, e.Err = StatusForged, err
-			if errors.Is(err, ErrUnsigned) {
-				e.Status = StatusUnsigned
-			}
-			return e, true, nil
+	if signErr != nil {
+		e.Status, e.Err = StatusForged, signErr
+		if errors.Is(signErr, ErrUnsigned) {
+			e.Status = StatusUnsigned
 		}
+		return e, true, nil
 	}
 	status, err := checkImage(ctx, e.Key, dir, m, verify)
 	if ctx.Err() != nil {

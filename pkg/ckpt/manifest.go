@@ -35,8 +35,9 @@ type Manifest struct {
 	Archive        Archive   `json:"archive"`
 	Members        []Member  `json:"members"`
 	Capture        Capture   `json:"capture"`
-	// HMAC is the signature of everything above (hex HMAC-SHA256; see
-	// Signer), "" when the committing node signs nothing.
+	Network        Network   `json:"network,omitzero"`
+	// HMAC is the signature of the manifest file's bytes without it (hex
+	// HMAC-SHA256; see Signer), "" when the committing node signs nothing.
 	HMAC string `json:"hmac,omitempty"`
 }
 
@@ -81,6 +82,21 @@ type Member struct {
 	Size   int64  `json:"size"`
 	SHA256 string `json:"sha256,omitempty"` // files only
 }
+
+// Network says how the dump treated the container's network.
+type Network struct {
+	// TCP is how established TCP connections were dumped: TCPClosed
+	// (without their state: they restore closed, and the restore needs
+	// CRIU's tcp-close too), TCPEstablished (with it: the restore needs
+	// --tcp-established) or "" (neither: the container held none).
+	TCP string `json:"tcp,omitempty"`
+}
+
+// Values of Network.TCP.
+const (
+	TCPClosed      = "closed"
+	TCPEstablished = "established"
+)
 
 // Capture says whether the container's files (writable layer) are part of
 // the image, and why not when they are not.

@@ -67,6 +67,8 @@ func (m *Manifest) checkHeader() error {
 		return fmt.Errorf("archive.size %d is not positive", a.Size)
 	case !validCRC32C(a.CRC32C):
 		return fmt.Errorf("archive.crc32c %s missing or malformed", echo(a.CRC32C))
+	case m.Network.TCP != "" && m.Network.TCP != TCPClosed && m.Network.TCP != TCPEstablished:
+		return fmt.Errorf("network.tcp %s is not %q or %q", echo(m.Network.TCP), TCPClosed, TCPEstablished)
 	case m.HMAC != "" && !validSHA256(m.HMAC):
 		return fmt.Errorf("hmac %s malformed", echo(m.HMAC))
 	}

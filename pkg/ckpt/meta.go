@@ -29,6 +29,7 @@ type Meta struct {
 	CheckpointedAt time.Time // when the dump was taken; commit time when zero
 
 	Capture Capture
+	Network Network
 }
 
 // CommitOptions tune one Commit.

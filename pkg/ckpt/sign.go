@@ -1,10 +1,10 @@
 package ckpt
 
 import (
+	"bytes"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -73,38 +73,68 @@ func LoadSigner(path string) (*Signer, error) {
 	return &Signer{key: key}, nil
 }
 
-// sum is the MAC of m's canonical content: m as this package encodes it,
-// with no MAC, so every field ARCH reads is covered and nothing else.
-func (s *Signer) sum(m *Manifest) (string, error) {
-	c := *m
-	c.HMAC = ""
-	data, err := json.Marshal(&c)
-	if err != nil {
-		return "", fmt.Errorf("encode manifest for its signature: %w", err)
+// mac is the MAC of the bytes of a manifest file without its "hmac" member.
+func (s *Signer) mac(unsigned []byte) string {
+	h := hmac.New(sha256.New, s.key)
+	h.Write([]byte(macDomain))
+	h.Write(unsigned)
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// The signature is the last member of the manifest file, written exactly
+// so: the signed bytes are the file with macPrefix...macSuffix replaced by
+// its closing "\n}\n". The MAC covers the file as its writer wrote it,
+// every member included, whichever of them the reader knows: nodes of
+// different versions verify each other's images.
+const (
+	macPrefix = ",\n  \"hmac\": \""
+	macSuffix = "\"\n}\n"
+	closing   = "\n}\n"
+)
+
+// encode is m's manifest file: m.marshal(), signed with signer when it is
+// not nil (m.HMAC is set to the signature).
+func (m *Manifest) encode(signer *Signer) ([]byte, error) {
+	m.HMAC = ""
+	data, err := m.marshal()
+	if err != nil || signer == nil {
+		return data, err
 	}
-	mac := hmac.New(sha256.New, s.key)
-	mac.Write([]byte(macDomain))
-	mac.Write(data)
-	return hex.EncodeToString(mac.Sum(nil)), nil
+	if !bytes.HasSuffix(data, []byte(closing)) {
+		return nil, fmt.Errorf("encode manifest: unexpected end %q", data[max(0, len(data)-8):])
+	}
+	m.HMAC = signer.mac(data)
+	signed := append(bytes.TrimSuffix(data, []byte(closing)), macPrefix+m.HMAC+macSuffix...)
+	return signed, nil
 }
 
-// sign sets m's MAC.
-func (s *Signer) sign(m *Manifest) error {
-	sum, err := s.sum(m)
-	m.HMAC = sum
-	return err
+// unsignedBytes returns the bytes a manifest file's signature covers, and
+// the signature, or ok false when the file does not end with one.
+func unsignedBytes(raw []byte) (unsigned []byte, mac string, ok bool) {
+	n := len(macPrefix) + 64 + len(macSuffix)
+	if len(raw) < n || !bytes.HasSuffix(raw, []byte(macSuffix)) {
+		return nil, "", false
+	}
+	tail := raw[len(raw)-n:]
+	if !bytes.HasPrefix(tail, []byte(macPrefix)) {
+		return nil, "", false
+	}
+	mac = string(tail[len(macPrefix) : len(macPrefix)+64])
+	if !validSHA256(mac) {
+		return nil, "", false
+	}
+	unsigned = append(append([]byte{}, raw[:len(raw)-n]...), closing...)
+	return unsigned, mac, true
 }
 
-// check proves that m was signed with s's key, as it is.
-func (s *Signer) check(m *Manifest) error {
+// check proves that the manifest file raw (read as m) was signed with s's
+// key, as it is.
+func (s *Signer) check(m *Manifest, raw []byte) error {
 	if m.HMAC == "" {
 		return fmt.Errorf("key %s: image %s: %w (this node requires image_hmac_key_file signatures)", m.Key, m.ImageID, ErrUnsigned)
 	}
-	want, err := s.sum(m)
-	if err != nil {
-		return err
-	}
-	if !hmac.Equal([]byte(want), []byte(m.HMAC)) {
+	unsigned, mac, ok := unsignedBytes(raw)
+	if !ok || mac != m.HMAC || !hmac.Equal([]byte(s.mac(unsigned)), []byte(mac)) {
 		return fmt.Errorf("key %s: image %s: %w: changed since it was committed, or signed with another key", m.Key, m.ImageID, ErrForged)
 	}
 	return nil

@@ -121,3 +121,34 @@ func TestSignedManifestCopiedToAnotherKeyIsRefused(t *testing.T) {
 		t.Fatalf("copied manifest: err = %v, want a refusal", err)
 	}
 }
+
+// TestSignatureCoversTheFileAsWritten: the MAC is over the manifest file's
+// bytes, so a member this version does not know (written by a newer ARCH)
+// is covered and verifies, and changing it is a forgery.
+func TestSignatureCoversTheFileAsWritten(t *testing.T) {
+	signer := testSigner(t, "a")
+	s := newTestStore(t).SignWith(signer)
+	key := mustKey(t, "jobs/newer")
+	m := commit(t, s, key, makeStaging(t, stagingOpts{}), CompressionNone)
+	m.HMAC = ""
+	unsigned, err := m.marshal()
+	must(t, err)
+	newer := strings.Replace(string(unsigned), "{\n", "{\n  \"future\": {\"x\": 1},\n", 1)
+	write := func(body string) {
+		mac := signer.mac([]byte(body))
+		file := strings.TrimSuffix(body, closing) + macPrefix + mac + macSuffix
+		must(t, os.WriteFile(filepath.Join(s.keyDir(key), manifestFile), []byte(file), 0o600))
+	}
+	write(newer)
+	img, err := s.Current(key)
+	if err != nil {
+		t.Fatalf("a manifest with a member this version does not know: %v", err)
+	}
+	img.Close()
+	path := filepath.Join(s.keyDir(key), manifestFile)
+	data, _ := os.ReadFile(path)
+	must(t, os.WriteFile(path, []byte(strings.Replace(string(data), `"x": 1`, `"x": 2`, 1)), 0o600))
+	if _, err := s.Current(key); !errors.Is(err, ErrForged) {
+		t.Fatalf("changed unknown member: err = %v, want ErrForged", err)
+	}
+}

@@ -65,7 +65,25 @@ type Config struct {
 	// ImageHMACKeyFile, when set, names the key with which ARCH signs
 	// every manifest it commits and checks every image it restores.
 	ImageHMACKeyFile string
+	// TCPEstablished is what a checkpoint does with established TCP
+	// connections: TCPClose, TCPKeep or TCPRefuse.
+	TCPEstablished string
 }
+
+// Values of tcp_established.
+const (
+	// TCPClose dumps established connections without their state (CRIU's
+	// tcp-close) and restores them closed: the application sees a reset
+	// and reconnects, as after any network blip. Its peer and address may
+	// change with a migration, so nothing else could work there.
+	TCPClose = "close"
+	// TCPKeep dumps and restores them as they are (--tcp-established):
+	// for a restore on the same node, with the same addresses.
+	TCPKeep = "keep"
+	// TCPRefuse passes neither: CRIU refuses to dump a container that holds
+	// one, and the container keeps running.
+	TCPRefuse = "refuse"
+)
 
 // Defaults returns the configuration used when no file exists.
 func Defaults() Config {
@@ -79,12 +97,13 @@ func Defaults() Config {
 		RestoreTimeout:    5 * time.Minute,
 		Compression:       "zstd",
 		ContainerdAddress: "/run/containerd/containerd.sock",
+		TCPEstablished:    TCPClose,
 	}
 }
 
 // Allowed is what a container's environment may name as host folders.
 func (c Config) Allowed() saferoot.Allowed {
-	return saferoot.Allowed{Roots: c.AllowedRoots, Store: c.Store}
+	return saferoot.Allowed{Roots: c.AllowedRoots, Store: c.Store, Reserved: []string{c.StateDir, c.StagingDir}}
 }
 
 // ErrUnreadable wraps a failure to read or parse the configuration file.
@@ -195,6 +214,13 @@ func (c *Config) set(key, val string) error {
 			c.RestoreTimeout = d
 		}
 		return nil
+	case "tcp_established":
+		switch val {
+		case TCPClose, TCPKeep, TCPRefuse:
+			c.TCPEstablished = val
+			return nil
+		}
+		return fmt.Errorf("tcp_established: %q is not close, keep or refuse", val)
 	case "compression":
 		if val != "zstd" && val != "none" {
 			return fmt.Errorf("compression: %q is not zstd or none", val)

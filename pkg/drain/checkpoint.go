@@ -28,6 +28,7 @@ func (c *Containerd) Checkpoint(ctx context.Context, t Target, progress func(int
 	if err != nil {
 		return Image{}, fmt.Errorf("store: %w", err)
 	}
+	store.SignWith(c.Signer)
 	key, err := ckpt.ParseKey(t.Key)
 	if err != nil {
 		return Image{}, fmt.Errorf("key: %w", err)
@@ -54,7 +55,7 @@ func (c *Containerd) Checkpoint(ctx context.Context, t Target, progress func(int
 		nctx, cancel = context.WithTimeout(nctx, c.Timeout)
 		defer cancel()
 	}
-	stop := watchIncoming(store.KeyDir(key), c.PollEvery, progress)
+	stop := watchIncoming(func() map[string]int64 { return store.IncomingSizes(key) }, c.PollEvery, progress)
 	_, err = task.Checkpoint(nctx, withExitTo(dir))
 	stop()
 	if err != nil {
@@ -123,7 +124,7 @@ func newImage(store *ckpt.Store, key ckpt.Key, prev string) (Image, error) {
 	// Complete: the archive the manifest names has the size it records
 	// (reading it all, as Verify does, would cost the drain's time).
 	want := img.Manifest.Archive.Size
-	if st, err := os.Stat(img.ArchivePath()); err != nil || st.Size() != want {
+	if size, err := img.ArchiveSize(); err != nil || size != want {
 		return Image{}, fmt.Errorf("image %s of key %s is incomplete: archive %s is not %d bytes (%v)", img.ID(), key, img.ArchivePath(), want, err)
 	}
 	return Image{ID: img.ID(), Size: want}, nil

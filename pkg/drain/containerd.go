@@ -15,6 +15,7 @@ import (
 	"github.com/containerd/typeurl/v2"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
+	"github.com/arch-ckpt/arch/pkg/ckpt"
 	"github.com/arch-ckpt/arch/pkg/saferoot"
 )
 
@@ -34,6 +35,9 @@ type Containerd struct {
 	// Allowed places the targets' stores (read to follow and confirm their
 	// checkpoints) below the node's allowed roots, as arch-wrapper does.
 	Allowed saferoot.Allowed
+	// Signer checks that the image a checkpoint left is one this node
+	// signed (nil: images are not signed).
+	Signer *ckpt.Signer
 }
 
 // Dial connects to containerd at address (a unix socket path).

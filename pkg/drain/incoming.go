@@ -1,21 +1,19 @@
 package drain
 
 import (
-	"os"
 	"time"
-
-	"github.com/arch-ckpt/arch/pkg/ckpt"
 )
 
 // watchIncoming reports, every period, the size of the archive being
-// written in the key folder dir, until stop is called. Archives that were
-// there before (left by an interrupted commit) are ignored. It reports
-// only changes, and nothing when report is nil.
-func watchIncoming(dir string, every time.Duration, report func(int64)) (stop func()) {
+// written in a key folder (sizes lists its incoming archives), until stop
+// is called. Archives that were there before (left by an interrupted
+// commit) are ignored. It reports only changes, and nothing when report is
+// nil.
+func watchIncoming(sizes func() map[string]int64, every time.Duration, report func(int64)) (stop func()) {
 	if report == nil || every <= 0 {
 		return func() {}
 	}
-	old := incomingSizes(dir)
+	old := sizes()
 	done := make(chan struct{})
 	finished := make(chan struct{})
 	go func() {
@@ -30,7 +28,7 @@ func watchIncoming(dir string, every time.Duration, report func(int64)) (stop fu
 			case <-t.C:
 			}
 			var n int64
-			for name, size := range incomingSizes(dir) {
+			for name, size := range sizes() {
 				if _, stale := old[name]; !stale {
 					n = max(n, size)
 				}
@@ -42,22 +40,4 @@ func watchIncoming(dir string, every time.Duration, report func(int64)) (stop fu
 		}
 	}()
 	return func() { close(done); <-finished }
-}
-
-// incomingSizes maps the archives being written in dir to their sizes.
-func incomingSizes(dir string) map[string]int64 {
-	ents, err := os.ReadDir(dir)
-	if err != nil {
-		return nil
-	}
-	m := map[string]int64{}
-	for _, e := range ents {
-		if !ckpt.IsIncoming(e.Name()) {
-			continue
-		}
-		if info, err := e.Info(); err == nil {
-			m[e.Name()] = info.Size()
-		}
-	}
-	return m
 }

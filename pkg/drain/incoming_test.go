@@ -25,14 +25,25 @@ func TestKeyFolderIsTheStoreLayout(t *testing.T) {
 }
 
 func TestWatchIncomingReportsTheNewArchiveOnly(t *testing.T) {
-	dir := t.TempDir()
+	dir := filepath.Join(t.TempDir(), "k")
+	if err := os.Mkdir(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
 	stale := filepath.Join(dir, ".incoming-old.tar.zst")
 	if err := os.WriteFile(stale, make([]byte, 9999), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	var mu sync.Mutex
 	var seen []int64
-	stop := watchIncoming(dir, 5*time.Millisecond, func(n int64) {
+	s, err := ckpt.New(filepath.Dir(dir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, err := ckpt.ParseKey(filepath.Base(dir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	stop := watchIncoming(func() map[string]int64 { return s.IncomingSizes(key) }, 5*time.Millisecond, func(n int64) {
 		mu.Lock()
 		seen = append(seen, n)
 		mu.Unlock()

@@ -3,6 +3,7 @@ package hookcli
 import (
 	"context"
 	"fmt"
+	"github.com/arch-ckpt/arch/pkg/archspec"
 	"io"
 	"os/signal"
 	"syscall"
@@ -94,6 +95,10 @@ func (f *drainFlags) drain(ctx context.Context, e *env, deadline time.Time) int 
 	defer cd.Close()
 	cd.Timeout = cfg.CheckpointTimeout + time.Minute
 	cd.Allowed = cfg.Allowed()
+	if cd.Signer, err = archspec.Signer(cfg.ImageHMACKeyFile); err != nil {
+		// arch-wrapper refuses these checkpoints with the same reason.
+		fmt.Fprintf(e.stderr, "arch-hook: warning: %v\n", err)
+	}
 	log, closeLog := openLog(cfg, "checkpoint-all")
 	defer closeLog()
 	human, machine := e.stdout, io.Writer(nil)

@@ -41,7 +41,8 @@ func TestFallbackNeverClosesTheRootfsDescriptor(t *testing.T) {
 }
 
 // TestApplyWithoutOpenat2 runs the whole capture and apply round trip with
-// the fallback resolvers (securejoin's, and saferoot's walk for deletions).
+// securejoin's resolver for paths inside the rootfs (saferoot's own walk,
+// used for deletions, is tested in pkg/saferoot).
 func TestApplyWithoutOpenat2(t *testing.T) {
 	withoutOpenat2(t)
 	lower, mergedA, ckpt, _ := captureWorkload(t)
@@ -50,4 +51,28 @@ func TestApplyWithoutOpenat2(t *testing.T) {
 	check(t, err)
 	check(t, j.Commit())
 	sameListing(t, "A vs B", listing(t, mergedA, notCompared...), listing(t, mergedB, notCompared...))
+}
+
+// TestFallbackResolvesALastSymlinkInsideTheRoot: without openat2 too, a
+// symlink at the end of a path to an absolute target is the root's, never
+// the host's.
+func TestFallbackResolvesALastSymlinkInsideTheRoot(t *testing.T) {
+	withoutOpenat2(t)
+	dir := t.TempDir()
+	check(t, os.MkdirAll(dir+"/etc", 0o755))
+	check(t, os.Symlink("/etc", dir+"/evil"))
+	r, err := openRootDir(dir)
+	check(t, err)
+	defer r.close()
+	for _, flags := range []int{unix.O_PATH | unix.O_DIRECTORY, unix.O_RDONLY | unix.O_DIRECTORY} {
+		fd, err := r.openIn("evil", flags)
+		check(t, err)
+		var got, want unix.Stat_t
+		check(t, unix.Fstat(fd, &got))
+		unix.Close(fd)
+		check(t, unix.Stat(dir+"/etc", &want))
+		if got.Ino != want.Ino || got.Dev != want.Dev {
+			t.Fatalf("flags %#x: evil -> /etc opened the host's /etc, not the root's", flags)
+		}
+	}
 }

@@ -130,16 +130,46 @@ func (r *rootDir) openInFallback(rel string, flags int) (int, error) {
 	}
 	rootF := os.NewFile(uintptr(dup), r.path)
 	defer rootF.Close()
-	dir, base := path.Split(rel)
-	h, err := pathrs.OpenatInRoot(rootF, "/"+dir)
+	if flags&unix.O_NOFOLLOW != 0 {
+		// The last component is not followed: resolve its folder inside
+		// the root, and open it relative to that.
+		dir, base := path.Split(rel)
+		h, err := pathrs.OpenatInRoot(rootF, "/"+dir)
+		if err != nil {
+			return -1, err
+		}
+		defer h.Close()
+		if base == "" || base == "." {
+			base = "."
+		}
+		return unix.Openat(int(h.Fd()), base, flags|unix.O_CLOEXEC, 0)
+	}
+	// Every component, the last included, is resolved inside the root (a
+	// symlink at the end to /etc is the root's /etc, never the host's),
+	// then the handle is opened with the caller's flags.
+	h, err := pathrs.OpenatInRoot(rootF, "/"+rel)
 	if err != nil {
 		return -1, err
 	}
 	defer h.Close()
-	if base == "" || base == "." {
-		return unix.Openat(int(h.Fd()), ".", flags|unix.O_CLOEXEC, 0)
+	if flags&unix.O_PATH != 0 {
+		if flags&unix.O_DIRECTORY != 0 {
+			var st unix.Stat_t
+			if err := unix.Fstat(int(h.Fd()), &st); err != nil {
+				return -1, err
+			}
+			if st.Mode&unix.S_IFMT != unix.S_IFDIR {
+				return -1, unix.ENOTDIR
+			}
+		}
+		return unix.FcntlInt(h.Fd(), unix.F_DUPFD_CLOEXEC, 0)
 	}
-	return unix.Openat(int(h.Fd()), base, flags|unix.O_CLOEXEC, 0)
+	f, err := pathrs.Reopen(h, flags)
+	if err != nil {
+		return -1, err
+	}
+	defer f.Close()
+	return unix.FcntlInt(f.Fd(), unix.F_DUPFD_CLOEXEC, 0)
 }
 
 // openNoSymlinks opens rel below the root refusing any symlink on the way,

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"path"
 	"strings"
+	"unicode"
 )
 
 // ErrNotAllowed marks a host path from a container's environment that the
@@ -17,24 +18,39 @@ var ErrNotAllowed = errors.New("host path not allowed")
 // folder of this name below its allowed root: it could lie inside some
 // tenant's work dir, where that tenant plants symlinks or swaps folders at
 // will. So no ARCH folder ever lies inside a work dir, and no work dir
-// inside another.
+// inside another. (The fence, FenceName, catches the folder itself under
+// any name; this rule also catches a work folder made later.)
 const WorkFolder = "work"
 
 // Allowed says which host folders a container's environment may name as
 // its checkpoint store or shared root: the operator's allowed roots and
-// what lies below them, and the node's own store.
+// what lies below them, and the node's own store (as a store).
 type Allowed struct {
 	Roots []string // clean absolute paths (arch.conf allowed_roots)
 	Store string   // the node's own store (arch.conf store)
+	// Reserved are ARCH's own node folders (state_dir, staging_dir; and
+	// the store, as anything but a store): a named folder may neither be,
+	// nor contain, nor lie inside one.
+	Reserved []string
 }
 
-// Locate checks a host path named by a container's environment (what
-// variable named it: for messages) and returns it as a Location below the
-// allowed root that contains it (the longest one). The check is lexical:
-// p must be absolute, have no ".." component and, below every allowed root
-// that contains it, no component named WorkFolder. Symlinks below the root
-// are refused later, when the Location is opened.
-func (a Allowed) Locate(name, p string) (Location, error) {
+// LocateStore checks a host path named as a checkpoint store (name is the
+// variable that named it, for messages): the node's store, or a folder
+// allowed by Locate.
+func (a Allowed) LocateStore(name, p string) (Location, error) { return a.locate(name, p, true) }
+
+// LocateShared checks a host path named as a shared root
+// (ARCH_SHAREDFS_HOST_PATH): its store and work dirs live below it, so the
+// node's store is no shared root.
+func (a Allowed) LocateShared(name, p string) (Location, error) { return a.locate(name, p, false) }
+
+// locate returns p as a Location below the allowed root that contains it
+// (the longest one). The check is lexical: p must be absolute, have no
+// ".." component, pass through no folder named WorkFolder below any allowed
+// root that contains it (compared as a case-insensitive file system would),
+// and keep clear of the reserved folders. Symlinks and fences below the
+// root are refused later, when the Location is opened.
+func (a Allowed) locate(name, p string, asStore bool) (Location, error) {
 	if !strings.HasPrefix(p, "/") {
 		return Location{}, fmt.Errorf("%w: %s must be an absolute host path", ErrNotAllowed, name)
 	}
@@ -44,8 +60,20 @@ func (a Allowed) Locate(name, p string) (Location, error) {
 		}
 	}
 	p = path.Clean(p)
-	if a.Store != "" && p == path.Clean(a.Store) {
+	if asStore && a.Store != "" && p == path.Clean(a.Store) {
 		return Trusted(p), nil
+	}
+	for _, r := range append([]string{a.Store}, a.Reserved...) {
+		if r == "" {
+			continue
+		}
+		r = path.Clean(r)
+		if _, in := below(p, r); in {
+			return Location{}, fmt.Errorf("%w: %s %s is or lies inside ARCH's own folder %s", ErrNotAllowed, name, p, r)
+		}
+		if _, holds := below(r, p); holds {
+			return Location{}, fmt.Errorf("%w: %s %s holds ARCH's own folder %s", ErrNotAllowed, name, p, r)
+		}
 	}
 	best := ""
 	for _, r := range a.Roots {
@@ -54,9 +82,9 @@ func (a Allowed) Locate(name, p string) (Location, error) {
 			continue
 		}
 		for _, c := range strings.Split(rel, "/") {
-			if c == WorkFolder {
+			if SameName(c, WorkFolder) {
 				return Location{}, fmt.Errorf("%w: %s %s passes through a folder named %s below the allowed root %s: that name holds tenants' work dirs, and no ARCH folder may lie inside one",
-					ErrNotAllowed, name, p, WorkFolder, r)
+					ErrNotAllowed, name, p, c, r)
 			}
 		}
 		if len(r) > len(best) {
@@ -73,10 +101,13 @@ func (a Allowed) Locate(name, p string) (Location, error) {
 	return Location{Root: best, Rel: rel}, nil
 }
 
-// LocateStore returns the Location of a store path that ARCH derived
-// earlier (a record's, a decision's): the node's own store, or a path
-// below an allowed root, checked again against the current configuration.
-func (a Allowed) LocateStore(p string) (Location, error) { return a.Locate("checkpoint store", p) }
+// SameName reports whether the file name c may name the same folder as
+// want on a case-insensitive or name-normalising file system (SMB, ext4
+// casefold): equal under Unicode case folding once trailing dots and
+// spaces (which SMB drops) are removed.
+func SameName(c, want string) bool {
+	return strings.EqualFold(strings.TrimRightFunc(c, func(r rune) bool { return r == '.' || unicode.IsSpace(r) }), want)
+}
 
 // below returns p relative to root ("" for root itself) and whether p is
 // root or lies below it. Both are clean absolute paths.

@@ -63,39 +63,6 @@ func (d *Dir) OpenDir(rel string) (*Dir, error) {
 	return &Dir{f: os.NewFile(uintptr(fd), d.Join(rel)), path: d.Join(rel)}, nil
 }
 
-// MkdirAll opens the folder rel below d, creating every missing component:
-// rel itself with perm, the folders on the way with IntermediatePerm. A
-// symlink or a file anywhere on the way is an error wrapping ErrUnsafe,
-// whoever put it there and whenever.
-func (d *Dir) MkdirAll(rel string, perm os.FileMode) (*Dir, error) {
-	if err := checkRel(rel); err != nil {
-		return nil, err
-	}
-	cur := d
-	comps := strings.Split(rel, "/")
-	for i, c := range comps {
-		if c == "." {
-			continue
-		}
-		p := os.FileMode(IntermediatePerm)
-		if i == len(comps)-1 {
-			p = perm
-		}
-		next, err := cur.mkdirOpen(c, p)
-		if cur != d {
-			cur.Close()
-		}
-		if err != nil {
-			return nil, err
-		}
-		cur = next
-	}
-	if cur == d {
-		return d.OpenDir(".")
-	}
-	return cur, nil
-}
-
 // Mkdir creates the single folder name in d; created is false when it
 // existed already (as a folder: anything else is an error wrapping
 // ErrUnsafe).

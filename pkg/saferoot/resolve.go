@@ -48,7 +48,9 @@ func OpenBeneath(dirfd int, rel string, flags int, perm uint32) (int, error) {
 			Mode:    uint64(perm),
 			Resolve: unix.RESOLVE_BENEATH | unix.RESOLVE_NO_SYMLINKS | unix.RESOLVE_NO_MAGICLINKS,
 		}
-		if flags&(unix.O_CREAT|unix.O_TMPFILE) == 0 {
+		// The kernel refuses a mode without O_CREAT or O_TMPFILE (whose
+		// bits include O_DIRECTORY's, hence the exact comparison).
+		if flags&unix.O_CREAT == 0 && flags&unix.O_TMPFILE != unix.O_TMPFILE {
 			how.Mode = 0
 		}
 		for i := 0; ; i++ {
@@ -58,7 +60,10 @@ func OpenBeneath(dirfd int, rel string, flags int, perm uint32) (int, error) {
 				return fd, nil
 			case err == unix.EAGAIN && i < 16, err == unix.EINTR:
 				continue
-			case err == unix.ENOSYS:
+			case err == unix.ENOSYS, err == unix.EPERM:
+				// EPERM: a seccomp filter that does not know openat2 (older
+				// container or systemd profiles). The walk refuses the same
+				// paths; a real EPERM comes back from it too.
 				noOpenat2.Store(true)
 			default:
 				return -1, unsafeErr(rel, err)

@@ -219,7 +219,9 @@ func TestSameAs(t *testing.T) {
 	root, err := OpenTrusted(h.root)
 	must(t, err)
 	defer root.Close()
-	k, err := root.MkdirAll("k", 0o700)
+	_, err = root.Mkdir("k", 0o700)
+	must(t, err)
+	k, err := root.OpenDir("k")
 	must(t, err)
 	defer k.Close()
 	if !root.SameAs("k", k) {
@@ -275,7 +277,8 @@ func TestRacingSymlinkSwapNeverRedirects(t *testing.T) {
 }
 
 func TestLocate(t *testing.T) {
-	a := Allowed{Roots: []string{"/mnt/efs", "/mnt/efs/team", "/var/lib/arch"}, Store: "/srv/arch/checkpoints"}
+	a := Allowed{Roots: []string{"/mnt/efs", "/mnt/efs/team", "/var/lib/arch"}, Store: "/srv/arch/checkpoints",
+		Reserved: []string{"/var/lib/arch/staging", "/run/arch"}}
 	for _, tc := range []struct {
 		p        string
 		root     string
@@ -289,20 +292,26 @@ func TestLocate(t *testing.T) {
 		{p: "/mnt/efs/team/x", root: "/mnt/efs/team", rel: "x"},
 		{p: "/mnt/efs//a/./b", root: "/mnt/efs", rel: "a/b"},
 		{p: "/srv/arch/checkpoints", root: "/srv/arch/checkpoints", createRt: true},
-		{p: "/srv/arch/checkpoints/x", refusal: "not one of the node's allowed_roots"},
+		{p: "/srv/arch/checkpoints/x", refusal: "lies inside ARCH's own folder /srv/arch/checkpoints"},
+		{p: "/var/lib/arch", refusal: "holds ARCH's own folder /var/lib/arch/staging"},
+		{p: "/var/lib/arch/staging/x", refusal: "lies inside ARCH's own folder"},
+		{p: "/var/lib/arch/other", root: "/var/lib/arch", rel: "other"},
+		{p: "/mnt/efs/WORK/x", refusal: "folder named WORK"},
+		{p: "/mnt/efs/Work./x", refusal: "folder named Work."},
+		{p: "/mnt/efs/wor\u212a/x", refusal: "folder named"},
 		{p: "/mnt/efsx", refusal: "not one of the node's allowed_roots"},
 		{p: "/etc/anything", refusal: "not one of the node's allowed_roots"},
 		{p: "/mnt", refusal: "not one of"},
 		{p: "/mnt/efs/../etc", refusal: `has a .. component`},
 		{p: "/mnt/efs/a/..", refusal: `has a .. component`},
 		{p: "mnt/efs", refusal: "absolute"},
-		{p: "/mnt/efs/work", refusal: `folder named work`},
-		{p: "/mnt/efs/a/work/evil", refusal: `folder named work`},
-		{p: "/mnt/efs/team/work/x", refusal: `folder named work`},
+		{p: "/mnt/efs/work", refusal: `folder named work below`},
+		{p: "/mnt/efs/a/work/evil", refusal: `folder named work below`},
+		{p: "/mnt/efs/team/work/x", refusal: `folder named work below`},
 		{p: "/mnt/efs/workshop", root: "/mnt/efs", rel: "workshop"},
 	} {
 		t.Run(tc.p, func(t *testing.T) {
-			loc, err := a.Locate("ARCH_SHAREDFS_HOST_PATH", tc.p)
+			loc, err := a.LocateStore("ARCH_CHECKPOINT_HOST_PATH", tc.p)
 			if tc.refusal != "" {
 				if err == nil || !errors.Is(err, ErrNotAllowed) || !strings.Contains(err.Error(), tc.refusal) {
 					t.Fatalf("Locate = %+v, %v; want a refusal with %q", loc, err, tc.refusal)
@@ -315,8 +324,12 @@ func TestLocate(t *testing.T) {
 			}
 		})
 	}
-	if _, err := (Allowed{}).Locate("ARCH_CHECKPOINT_HOST_PATH", "/mnt/efs"); err == nil || !strings.Contains(err.Error(), "allowed_roots is not set") {
+	if _, err := (Allowed{}).LocateStore("ARCH_CHECKPOINT_HOST_PATH", "/mnt/efs"); err == nil || !strings.Contains(err.Error(), "allowed_roots is not set") {
 		t.Fatalf("no roots: %v", err)
+	}
+	// The node's store is a store, never a shared root.
+	if _, err := a.LocateShared("ARCH_SHAREDFS_HOST_PATH", a.Store); err == nil {
+		t.Fatal("the node's store was accepted as a shared root")
 	}
 }
 
@@ -329,4 +342,48 @@ func TestUnsafeErrors(t *testing.T) {
 	if !errors.Is(unsafeErr("x", unix.ENOENT), fs.ErrNotExist) {
 		t.Fatal("ENOENT is not fs.ErrNotExist")
 	}
+}
+
+// TestFenceStopsEveryPathThroughTenantsWorkDirs: a folder of tenants' work
+// dirs carries the fence (MkdirAll of a Fenced location puts it); no other
+// location may resolve through it or end at it, whatever name reaches it.
+func TestFenceStopsEveryPathThroughTenantsWorkDirs(t *testing.T) {
+	bothResolvers(t, func(t *testing.T) {
+		root := t.TempDir()
+		work := Location{Root: root, Rel: "team/work", Fenced: true}
+		d, err := work.MkdirAll(0o711)
+		must(t, err)
+		_, err = d.Mkdir("tenant", 0o755)
+		must(t, err)
+		d.Close()
+		if _, err := os.Lstat(filepath.Join(root, "team/work", FenceName)); err != nil {
+			t.Fatalf("no fence: %v", err)
+		}
+		again, err := work.Open()
+		must(t, err)
+		again.Close()
+		must(t, work.Check())
+		// The same folder under another name (a case-insensitive file
+		// system's WORK is modelled by a second link to it).
+		must(t, os.Rename(filepath.Join(root, "team/work"), filepath.Join(root, "team/WORK")))
+		for _, loc := range []Location{
+			{Root: root, Rel: "team/WORK"},                      // as a store
+			{Root: root, Rel: "team/WORK/tenant"},               // a shared root in a work dir
+			{Root: root, Rel: "team/WORK/tenant/x/checkpoint"},  // below it
+			{Root: root, Rel: "team/WORK/missing/x/checkpoint"}, // not even existing
+		} {
+			if d, err := loc.MkdirAll(0o700); err == nil {
+				d.Close()
+				t.Fatalf("%s: created through the fence", loc.Rel)
+			} else if !errors.Is(err, ErrUnsafe) {
+				t.Fatalf("%s: err = %v, want ErrUnsafe", loc.Rel, err)
+			}
+			if err := loc.Check(); !errors.Is(err, ErrUnsafe) {
+				t.Fatalf("%s: Check = %v, want ErrUnsafe", loc.Rel, err)
+			}
+		}
+		if ents, _ := os.ReadDir(filepath.Join(root, "team/WORK/tenant")); len(ents) != 0 {
+			t.Fatalf("something was created in the tenant's work dir: %v", ents)
+		}
+	})
 }

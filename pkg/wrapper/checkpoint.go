@@ -14,7 +14,6 @@ import (
 
 	"github.com/rs/zerolog"
 
-	"github.com/arch-ckpt/arch/pkg/archspec"
 	"github.com/arch-ckpt/arch/pkg/bundle"
 	"github.com/arch-ckpt/arch/pkg/ckpt"
 	"github.com/arch-ckpt/arch/pkg/realrunc"
@@ -77,7 +76,7 @@ func (c *call) checkpoint() (int, bool) {
 		c.failCheckpoint("arch-wrapper: checkpoint failed, the container keeps running: "+err.Error(), err)
 		return exitArchError, true
 	}
-	criuConf := c.stoppedDumpConfig(b)
+	plan := c.planDump(b, &log)
 	weFroze := false
 	if st.Status == "running" {
 		if err := c.freeze(ctx, r); err != nil {
@@ -88,14 +87,14 @@ func (c *call) checkpoint() (int, bool) {
 	}
 	ph.done("freeze")
 	c.fault(faultCheckpointFrozen)
-	rec.Checkpointing = &bundle.InFlight{Started: time.Now().UTC(), LeftStopped: criuConf != "", Froze: weFroze}
+	rec.Checkpointing = &bundle.InFlight{Started: time.Now().UTC(), LeftStopped: plan.leftStopped, Froze: weFroze}
 	undo := func() { c.thawAfterFailure(r, weFroze, st.Pid, rec.Checkpointing.LeftStopped, &log) }
 	if err := records.Save(rec); err != nil {
 		undo()
 		c.failCheckpoint("arch-wrapper: checkpoint: cannot save the record: "+err.Error(), err)
 		return exitArchError, true
 	}
-	manifest, err := c.dumpAndCommit(ctx, r, rec, b, criuConf, ph, &log)
+	manifest, err := c.dumpAndCommit(ctx, r, rec, b, &plan, ph, &log)
 	if err != nil {
 		undo()
 		rec.Checkpointing = nil
@@ -165,7 +164,7 @@ func (c *call) noteInDumpLog(msg string) {
 }
 
 // dumpAndCommit runs the CRIU dump through runc and commits it.
-func (c *call) dumpAndCommit(ctx context.Context, r *realrunc.Runner, rec *bundle.Record, b *bundle.Bundle, criuConf string, ph *phases, log *zerolog.Logger) (*ckpt.Manifest, error) {
+func (c *call) dumpAndCommit(ctx context.Context, r *realrunc.Runner, rec *bundle.Record, b *bundle.Bundle, plan *dumpPlan, ph *phases, log *zerolog.Logger) (*ckpt.Manifest, error) {
 	// Where the image goes, and its signing key: refused before the dump.
 	store, err := c.openStore(rec.Store)
 	if err != nil {
@@ -188,7 +187,12 @@ func (c *call) dumpAndCommit(ctx context.Context, r *realrunc.Runner, rec *bundl
 	dump.Set("image-path", filepath.Join(staging, "checkpoint"))
 	dump.Set("work-path", filepath.Join(staging, "work"))
 	dump.SetBool("leave-running")
-	log.Info().Strs("argv", c.argvForLog()).Strs("rewritten", dump.Render()).Msg("checkpoint: dumping")
+	defer plan.apply(dump, log)()
+	if !plan.leftStopped && rec.Checkpointing.LeftStopped {
+		rec.Checkpointing.LeftStopped = false
+		c.records().Save(rec)
+	}
+	log.Info().Strs("argv", c.argvForLog()).Strs("rewritten", dump.Render()).Strs("criu_config", plan.lines).Msg("checkpoint: dumping")
 	stdio, err := c.stdioWithStatusFd()
 	if err != nil {
 		return nil, err
@@ -197,14 +201,6 @@ func (c *call) dumpAndCommit(ctx context.Context, r *realrunc.Runner, rec *bundl
 	// dump carries the caller's global flags already: run it without the runner's.
 	dumper := &realrunc.Runner{Path: r.Path, Env: r.Env}
 	dumper.OnStart = c.faultWhenFilled(faultCheckpointDump, filepath.Join(staging, "checkpoint"))
-	if criuConf != "" {
-		if writeCriuConfig(criuConf, log) {
-			defer removeCriuConfig(criuConf, log) // also when the dump fails
-		} else {
-			rec.Checkpointing.LeftStopped = false
-			c.records().Save(rec)
-		}
-	}
 	if err := dumper.Run(ctx, stdio, dump.Render()...); err != nil {
 		c.copyDumpLog(staging)
 		return nil, fmt.Errorf("CRIU dump: %w", err)
@@ -221,6 +217,7 @@ func (c *call) dumpAndCommit(ctx context.Context, r *realrunc.Runner, rec *bundl
 	ph.done("files")
 	meta := c.checkpointMeta(rec, b)
 	meta.Capture = capture
+	meta.Network = ckpt.Network{TCP: plan.tcp}
 	ph.done("meta")
 	var progress func(int64)
 	if f := c.faultOnce(faultCheckpointArchive); f != nil {
@@ -257,7 +254,7 @@ func arrangeStaging(staging string) error {
 
 // discardImage removes an image this checkpoint committed but must not keep.
 func (c *call) discardImage(rec *bundle.Record, imageID string, log *zerolog.Logger) {
-	store, err := archspec.OpenStore(c.cfg.Allowed(), rec.Store)
+	store, err := c.openStore(rec.Store)
 	if err == nil {
 		var key ckpt.Key
 		if key, err = ckpt.ParseKey(rec.Key); err == nil {

@@ -39,6 +39,14 @@ func (c *call) patchBundle(b *bundle.Bundle, rec *bundle.Record, d *archspec.Dec
 	if err != nil {
 		return err
 	}
+	// What runc will read: the rest of this call (a restore) must see the
+	// annotations it set.
+	for k, v := range plan.Annotations {
+		if b.Spec.Annotations == nil {
+			b.Spec.Annotations = map[string]string{}
+		}
+		b.Spec.Annotations[k] = v
+	}
 	c.logger().Debug().Bool("changed", changed).Str("hook", hook).Msg("config.json patched")
 	return nil
 }

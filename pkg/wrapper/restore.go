@@ -45,6 +45,11 @@ func (c *call) tryRestore(b *bundle.Bundle, rec *bundle.Record, key ckpt.Key) (c
 		log.Warn().Str("reason", reason).Msg("restore: checkpoint image does not fit this container, starting fresh")
 		return 0, false
 	}
+	plan, reason := c.planRestore(b, m)
+	if reason != "" {
+		log.Warn().Str("reason", reason).Msg("restore: checkpoint image does not fit this container, starting fresh")
+		return 0, false
+	}
 	ph.done("fit")
 	ctx, cancel := context.WithTimeout(context.Background(), c.cfg.RestoreTimeout)
 	defer cancel()
@@ -57,7 +62,7 @@ func (c *call) tryRestore(b *bundle.Bundle, rec *bundle.Record, key ckpt.Key) (c
 		}
 		return nil
 	}
-	err = c.restoreFrom(ctx, img, b, record, ph, &log)
+	err = c.restoreFrom(ctx, img, b, &plan, record, ph, &log)
 	if err != nil {
 		if errors.Is(err, realrunc.ErrTimeout) || errors.Is(ctx.Err(), context.DeadlineExceeded) {
 			err = fmt.Errorf("timed out after %s (restore_timeout): %w", c.cfg.RestoreTimeout, err)
@@ -87,7 +92,7 @@ const consoleWait = 5 * time.Second
 // including record undoes the restore; the caller's console (a container
 // with a terminal) is handed on only after that, so that a fallback create
 // finds the caller's console socket unused.
-func (c *call) restoreFrom(ctx context.Context, img *ckpt.Image, b *bundle.Bundle, record func() error, ph *phases, log *zerolog.Logger) error {
+func (c *call) restoreFrom(ctx context.Context, img *ckpt.Image, b *bundle.Bundle, plan *restorePlan, record func() error, ph *phases, log *zerolog.Logger) error {
 	if err := os.MkdirAll(c.cfg.StagingDir, 0o700); err != nil {
 		return fmt.Errorf("create staging folder: %w", err)
 	}
@@ -121,6 +126,12 @@ func (c *call) restoreFrom(ctx context.Context, img *ckpt.Image, b *bundle.Bundl
 	restore.Set("work-path", filepath.Join(staging, "work"))
 	restore.SetBool("detach")
 	restore.SetBool("no-subreaper")
+	cleanup, err := plan.apply(restore, b, hookRef{c.hookPath(), c.cfg.Path}, log)
+	if err != nil {
+		journal.rollback(log)
+		return err
+	}
+	defer cleanup()
 	callerConsole, _ := c.cmd.Get("console-socket")
 	var relay *ptyrelay.Relay
 	if callerConsole != "" {

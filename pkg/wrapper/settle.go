@@ -7,7 +7,6 @@ import (
 
 	"github.com/rs/zerolog"
 
-	"github.com/arch-ckpt/arch/pkg/archspec"
 	"github.com/arch-ckpt/arch/pkg/bundle"
 	"github.com/arch-ckpt/arch/pkg/ckpt"
 )
@@ -52,7 +51,7 @@ func (c *call) settleCheckpoint(rec *bundle.Record, log *zerolog.Logger) (stoppe
 			log.Warn().Err(err).Msg("settle: cannot save the record")
 		}
 	}()
-	store, err := archspec.OpenStore(c.cfg.Allowed(), rec.Store)
+	store, err := c.openStore(rec.Store)
 	if err != nil {
 		return stopped
 	}
