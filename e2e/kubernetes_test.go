@@ -50,6 +50,8 @@ func TestKubernetesContainerRestartsWhereItStopped(t *testing.T) {
 		}
 		return nil
 	})
+	// checkpointctl shows the image ARCH wrote as the kubelet's own.
+	checkpointctlSees(t, archivePath(t, n.arch.Store, "prod/train-0/main"), "main", testbed.ShellCounterRef)
 	before := criCounts(t, filepath.Join(logs, "main_0.log"))
 	last := before[len(before)-1]
 

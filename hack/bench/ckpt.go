@@ -71,6 +71,8 @@ type bench struct {
 	work, lower, root, archLog, runcLog string
 	envv                                []string
 	args                                []string
+	// beforeRestore, when set, runs before each round's restore.
+	beforeRestore func(round int)
 }
 
 type roundResult struct {
@@ -139,6 +141,9 @@ func (b *bench) round(i int) (roundResult, error) {
 	r.tarZstd = time.Since(t0)
 	os.Remove(out)
 	os.RemoveAll(aimg)
+	if b.beforeRestore != nil {
+		b.beforeRestore(i)
+	}
 	// A new container of the same workload: ARCH restores it at create.
 	rb := filepath.Join(b.work, fmt.Sprintf("arch-restore-%d", i))
 	if err := bundle(rb, b.lower, b.args, []string{"ARCH_ENABLE=1", "ARCH_CHECKPOINT_KEY=bench"}); err != nil {

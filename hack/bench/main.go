@@ -5,6 +5,7 @@
 //	bench passthrough -runs 400      arch-wrapper state vs runc state
 //	bench ckpt -mib 256 -runs 5      checkpoint and restore vs plain runc
 //	bench drain -containers 20 -mib 64   checkpoint-all parallel vs sequential
+//	bench fingerprint -files 10000   the image fingerprint at checkpoint and restore
 package main
 
 import (
@@ -15,7 +16,7 @@ import (
 
 func main() {
 	if len(os.Args) < 2 {
-		fmt.Fprintln(os.Stderr, "usage: bench passthrough|ckpt|drain [flags]")
+		fmt.Fprintln(os.Stderr, "usage: bench passthrough|ckpt|drain|fingerprint [flags]")
 		os.Exit(2)
 	}
 	var err error
@@ -26,6 +27,8 @@ func main() {
 		err = checkpointRestore(os.Args[2:])
 	case "drain":
 		err = drainBench(os.Args[2:])
+	case "fingerprint":
+		err = fingerprint(os.Args[2:])
 	default:
 		err = fmt.Errorf("unknown benchmark %q", os.Args[1])
 	}

@@ -14,18 +14,22 @@ type Identity struct {
 	Reference string `json:"reference,omitempty"` // image name, when the engine tells (Kubernetes annotation)
 	Rootfs    string `json:"rootfs,omitempty"`    // fingerprint of the read-only layers, "" when unknown
 	Note      string `json:"note,omitempty"`      // why Rootfs is unknown
+
+	lower []string // the read-only layer folders, for a legacy fingerprint
 }
 
 // Identify computes the identity of the container in bundle b (its rootfs
-// must be mounted, as it is when runc create is called).
-func Identify(b *bundle.Bundle) Identity {
+// must be mounted, as it is when runc create is called), with layer digests
+// from cache (nil: none).
+func Identify(b *bundle.Bundle, cache *layer.DigestCache) Identity {
 	id := Identity{Reference: b.Spec.Annotations[bundle.AnnotationImageName]}
 	ov, err := layer.FindOverlay(b.Rootfs())
 	if err != nil {
 		id.Note = err.Error()
 		return id
 	}
-	fp, err := layer.Identity(ov.Lower)
+	id.lower = ov.Lower
+	fp, err := layer.Identity(ov.Lower, cache)
 	if err != nil {
 		id.Note = err.Error()
 		return id
@@ -34,9 +38,34 @@ func Identify(b *bundle.Bundle) Identity {
 	return id
 }
 
+// IdentifyAsync starts Identify and returns a function that waits for its
+// result: the walk of a layer the cache does not know yet runs beside the
+// dump or the unpack instead of before them.
+func IdentifyAsync(b *bundle.Bundle, cache *layer.DigestCache) func() Identity {
+	ch := make(chan Identity, 1)
+	go func() { ch <- Identify(b, cache) }()
+	var id *Identity
+	return func() Identity {
+		if id == nil {
+			v := <-ch
+			id = &v
+		}
+		return *id
+	}
+}
+
 // Mismatch says why the image described by m cannot be restored into the
 // container in b, or "" when it fits.
 func Mismatch(m *ckpt.Manifest, b *bundle.Bundle, ident Identity) string {
+	if reason := ProcessMismatch(m, b); reason != "" {
+		return reason
+	}
+	return LayersMismatch(m, ident)
+}
+
+// ProcessMismatch is the part of Mismatch known from config.json alone:
+// the process, its terminal, and the image name when the engine gives one.
+func ProcessMismatch(m *ckpt.Manifest, b *bundle.Bundle) string {
 	var args []string
 	terminal := false
 	if b.Spec.Process != nil {
@@ -50,10 +79,28 @@ func Mismatch(m *ckpt.Manifest, b *bundle.Bundle, ident Identity) string {
 		// never comes, or fail on one that cannot be attached.
 		return fmt.Sprintf("terminal differs: image %t, container %t", m.Process.Terminal, terminal)
 	}
-	if m.Image.Reference != "" && ident.Reference != "" && m.Image.Reference != ident.Reference {
-		return fmt.Sprintf("image reference differs: image %s, container %s", m.Image.Reference, ident.Reference)
+	ref := b.Spec.Annotations[bundle.AnnotationImageName]
+	if m.Image.Reference != "" && ref != "" && m.Image.Reference != ref {
+		return fmt.Sprintf("image reference differs: image %s, container %s", m.Image.Reference, ref)
 	}
-	if m.Image.RootfsIdentity != "" && ident.Rootfs != "" && m.Image.RootfsIdentity != ident.Rootfs {
+	return ""
+}
+
+// LayersMismatch compares the image's layers with the container's: an
+// image fingerprinted before per-layer digests is compared with its own
+// kind of fingerprint.
+func LayersMismatch(m *ckpt.Manifest, ident Identity) string {
+	recorded, now := m.Image.RootfsIdentity, ident.Rootfs
+	if recorded == "" || now == "" {
+		return ""
+	}
+	if layer.IsLegacyIdentity(recorded) && len(ident.lower) > 0 {
+		var err error
+		if now, err = layer.LegacyIdentity(ident.lower); err != nil {
+			return "the container's image layers cannot be fingerprinted: " + err.Error()
+		}
+	}
+	if recorded != now {
 		return "the container's image layers differ from the checkpointed container's"
 	}
 	return ""

@@ -15,6 +15,7 @@ import (
 	"github.com/arch-ckpt/arch/pkg/bundle"
 	"github.com/arch-ckpt/arch/pkg/ckpt"
 	"github.com/arch-ckpt/arch/pkg/config"
+	"github.com/arch-ckpt/arch/pkg/layer"
 )
 
 func init() {
@@ -141,7 +142,7 @@ func explain(ctx context.Context, b *bundle.Bundle, ns, id string, cfg config.Co
 	} else {
 		x.Injects = describePlan(plan)
 	}
-	x.Image = inspectImage(ctx, b, d, cfg.ImageHMACKeyFile)
+	x.Image = inspectImage(ctx, b, d, cfg.ImageHMACKeyFile, layer.StateCache(cfg.StateDir))
 	switch {
 	case !x.Image.Exists:
 		x.AtCreate = "create fresh (no checkpoint image for this key yet)"
@@ -155,7 +156,7 @@ func explain(ctx context.Context, b *bundle.Bundle, ns, id string, cfg config.Co
 	return x
 }
 
-func inspectImage(ctx context.Context, b *bundle.Bundle, d *archspec.Decision, keyFile string) *ImageReport {
+func inspectImage(ctx context.Context, b *bundle.Bundle, d *archspec.Decision, keyFile string, cache *layer.DigestCache) *ImageReport {
 	r := &ImageReport{}
 	signer, err := archspec.Signer(keyFile)
 	if err != nil {
@@ -180,7 +181,7 @@ func inspectImage(ctx context.Context, b *bundle.Bundle, d *archspec.Decision, k
 		return r
 	}
 	r.Valid = true
-	r.Mismatch = archspec.Mismatch(m, b, archspec.Identify(b))
+	r.Mismatch = archspec.Mismatch(m, b, archspec.Identify(b, cache))
 	r.Fits = r.Mismatch == ""
 	return r
 }

@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 )
@@ -91,20 +92,60 @@ func makeLayer(t *testing.T, files map[string]string) string {
 
 func TestIdentitySameContentSameFingerprint(t *testing.T) {
 	files := map[string]string{"bin/app": "v1", "etc/conf": "x"}
-	a, err := Identity([]string{makeLayer(t, files)})
+	a, err := Identity([]string{makeLayer(t, files)}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, _ := Identity([]string{makeLayer(t, files)})
+	b, _ := Identity([]string{makeLayer(t, files)}, nil)
 	if a != b {
 		t.Fatalf("same layer content, different fingerprints: %s %s", a, b)
 	}
-	c, _ := Identity([]string{makeLayer(t, map[string]string{"bin/app": "v22", "etc/conf": "x"})})
+	c, _ := Identity([]string{makeLayer(t, map[string]string{"bin/app": "v22", "etc/conf": "x"})}, nil)
 	if c == a {
 		t.Fatal("a changed binary must change the fingerprint")
 	}
-	d, _ := Identity([]string{makeLayer(t, map[string]string{"etc/conf": "x"}), makeLayer(t, map[string]string{"bin/app": "v1"})})
+	d, _ := Identity([]string{makeLayer(t, map[string]string{"etc/conf": "x"}), makeLayer(t, map[string]string{"bin/app": "v1"})}, nil)
 	if d == a {
 		t.Fatal("a different layering must change the fingerprint")
+	}
+}
+
+// TestDigestCacheServesALayerOnceWalked: the second fingerprint of the same
+// layer folder comes from the cache (a change deep inside it, which a
+// committed layer never has, is not seen), and a folder made again under
+// the same path is a new entry.
+func TestDigestCacheServesALayerOnceWalked(t *testing.T) {
+	cache := &DigestCache{Dir: t.TempDir()}
+	files := map[string]string{"bin/app": "v1", "etc/conf": "x"}
+	dir := makeLayer(t, files)
+	first, err := Identity([]string{dir}, cache)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if uncached, _ := Identity([]string{dir}, nil); uncached != first {
+		t.Fatalf("cached %s, walked %s", first, uncached)
+	}
+	os.WriteFile(filepath.Join(dir, "bin/app"), []byte("changed"), 0o755)
+	if again, _ := Identity([]string{dir}, cache); again != first {
+		t.Fatal("the second fingerprint walked the layer again")
+	}
+	os.RemoveAll(dir)
+	remade := makeLayer(t, map[string]string{"bin/app": "v22", "etc/conf": "x"})
+	os.Rename(remade, dir)
+	if other, _ := Identity([]string{dir}, cache); other == first {
+		t.Fatal("a layer folder made again under the same path got the old digest")
+	}
+}
+
+// TestLegacyIdentityIsTheOldFingerprint: images committed before per-layer
+// digests carry "sha256:" fingerprints, which LegacyIdentity reproduces.
+func TestLegacyIdentityIsTheOldFingerprint(t *testing.T) {
+	dir := makeLayer(t, map[string]string{"bin/app": "v1"})
+	old, err := LegacyIdentity([]string{dir})
+	if err != nil || !IsLegacyIdentity(old) {
+		t.Fatalf("LegacyIdentity = %s, %v", old, err)
+	}
+	if now, _ := Identity([]string{dir}, nil); IsLegacyIdentity(now) || !strings.HasPrefix(now, IdentityPrefix) {
+		t.Fatalf("Identity = %s", now)
 	}
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/arch-ckpt/arch/pkg/archspec"
 	"github.com/arch-ckpt/arch/pkg/bundle"
 	"github.com/arch-ckpt/arch/pkg/ckpt"
 	"github.com/arch-ckpt/arch/pkg/realrunc"
@@ -165,6 +166,9 @@ func (c *call) noteInDumpLog(msg string) {
 
 // dumpAndCommit runs the CRIU dump through runc and commits it.
 func (c *call) dumpAndCommit(ctx context.Context, r *realrunc.Runner, rec *bundle.Record, b *bundle.Bundle, plan *dumpPlan, ph *phases, log *zerolog.Logger) (*ckpt.Manifest, error) {
+	// The image's fingerprint is computed beside the dump (the layers do
+	// not change); a cached one costs nothing.
+	identity := archspec.IdentifyAsync(b, c.layerCache())
 	// Where the image goes, and its signing key: refused before the dump.
 	store, err := c.openStore(rec.Store)
 	if err != nil {
@@ -215,7 +219,7 @@ func (c *call) dumpAndCommit(ctx context.Context, r *realrunc.Runner, rec *bundl
 		return nil, fmt.Errorf("capture the writable layer: %w", err)
 	}
 	ph.done("files")
-	meta := c.checkpointMeta(rec, b)
+	meta := c.checkpointMeta(rec, b, identity())
 	meta.Capture = capture
 	meta.Network = ckpt.Network{TCP: plan.tcp}
 	ph.done("meta")
@@ -238,10 +242,13 @@ func (c *call) dumpAndCommit(ctx context.Context, r *realrunc.Runner, rec *bundl
 }
 
 // arrangeStaging moves runc's output into the archive layout: dump.log and
-// stats-dump at the top, CRIU's image files under checkpoint/.
+// stats-dump at the top (CRIU writes stats-dump into its work folder when it
+// has one, as runc gives it; into the image folder otherwise), CRIU's image
+// files under checkpoint/.
 func arrangeStaging(staging string) error {
 	moves := [][2]string{
 		{filepath.Join(staging, "work", "dump.log"), filepath.Join(staging, "dump.log")},
+		{filepath.Join(staging, "work", "stats-dump"), filepath.Join(staging, "stats-dump")},
 		{filepath.Join(staging, "checkpoint", "stats-dump"), filepath.Join(staging, "stats-dump")},
 	}
 	for _, m := range moves {

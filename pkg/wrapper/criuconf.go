@@ -129,6 +129,8 @@ type restorePlan struct {
 	lines    []string // its options
 	flags    []string // boolean runc restore flags ARCH adds
 	loopback bool     // add the loopback hook: runc creates the network namespace
+	// identity waits for the container's identity (its layers' fingerprint).
+	identity func() archspec.Identity
 }
 
 // planRestore decides how image m restores into the container of bundle b,

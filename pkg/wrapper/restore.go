@@ -41,7 +41,7 @@ func (c *call) tryRestore(b *bundle.Bundle, rec *bundle.Record, key ckpt.Key) (c
 	m := img.Manifest
 	log = log.With().Str("image", m.ImageID).Logger()
 	ph.done("open")
-	if reason := archspec.Mismatch(m, b, archspec.Identify(b)); reason != "" {
+	if reason := archspec.ProcessMismatch(m, b); reason != "" {
 		log.Warn().Str("reason", reason).Msg("restore: checkpoint image does not fit this container, starting fresh")
 		return 0, false
 	}
@@ -62,6 +62,9 @@ func (c *call) tryRestore(b *bundle.Bundle, rec *bundle.Record, key ckpt.Key) (c
 		}
 		return nil
 	}
+	// The layers are compared once the image is unpacked: their
+	// fingerprint is computed meanwhile (a cached one costs nothing).
+	plan.identity = archspec.IdentifyAsync(b, c.layerCache())
 	err = c.restoreFrom(ctx, img, b, &plan, record, ph, &log)
 	if err != nil {
 		if errors.Is(err, realrunc.ErrTimeout) || errors.Is(ctx.Err(), context.DeadlineExceeded) {
@@ -82,6 +85,10 @@ func (c *call) tryRestore(b *bundle.Bundle, rec *bundle.Record, key ckpt.Key) (c
 	log.Info().Strs("argv", c.argvForLog()).Dict("phases", ph.dict()).Msg("create turned into restore")
 	return 0, true
 }
+
+// errDoesNotFit marks an image found not to fit the container once the
+// restore has started.
+var errDoesNotFit = errors.New("checkpoint image does not fit this container")
 
 // consoleWait bounds the wait for the pty master of a restored terminal:
 // runc has sent it before it returns, so it is already queued.
@@ -110,6 +117,10 @@ func (c *call) restoreFrom(ctx context.Context, img *ckpt.Image, b *bundle.Bundl
 		return fmt.Errorf("unpack: %w", err)
 	}
 	ph.done("unpack")
+	if reason := archspec.LayersMismatch(img.Manifest, plan.identity()); reason != "" {
+		return fmt.Errorf("%w: %s", errDoesNotFit, reason)
+	}
+	ph.done("layers")
 	// The files go into the new container's rootfs before CRIU opens them
 	// (it refuses a file whose size changed); the journal undoes exactly
 	// ARCH's own changes if the restore fails.
