@@ -9,7 +9,7 @@ GOFLAGS_BUILD := -trimpath -ldflags "$(LDFLAGS)"
 BIN      ?= bin
 export PATH := /usr/local/sbin:/usr/local/bin:/usr/local/go/bin:$(PATH)
 
-.PHONY: all build install-deps test unit e2e fuzz lint bench demo install clean
+.PHONY: all build install-deps test unit e2e e2e-debian e2e-current fuzz lint bench demo install clean
 
 all: build
 
@@ -31,8 +31,13 @@ test: install-deps build lint unit e2e
 unit:
 	$(GO) test -count=1 -tags osusergo,netgo ./pkg/... ./cmd/... ./internal/... ./hack/lib/...
 
-e2e:
-	ARCH_E2E=1 $(GO) test -count=1 -timeout 25m -v ./e2e/
+# The end-to-end suite runs whole on both stacks (internal/testbed/stack.go):
+# Debian 12's containerd 1.6 + runc 1.1, then containerd 2.4 + runc 1.5
+# (hack/lib/stack.sh), both with the CRIU install-deps installs.
+e2e: e2e-debian e2e-current
+
+e2e-debian e2e-current: e2e-%:
+	ARCH_E2E=1 ARCH_E2E_STACK=$* $(GO) test -count=1 -timeout 25m -v ./e2e/
 
 lint:
 	@unformatted=$$(gofmt -l cmd pkg internal e2e hack); \

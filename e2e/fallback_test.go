@@ -145,7 +145,7 @@ func TestCheckpointTimeoutLeavesContainerRunning(t *testing.T) {
 	fake := t.TempDir()
 	must(t, os.WriteFile(filepath.Join(fake, "criu"), []byte("#!/bin/sh\nexec sleep 3600\n"), 0o755))
 	n := newArchNode(t, "hang", "", "checkpoint_timeout = 3s",
-		testbed.WithEnv("PATH", fake+":/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"))
+		testbed.WithEnv("PATH", fake+":"+testbed.DaemonPath))
 	id := "hung"
 	n.run(t, testbed.CCounterRef, id, nil)
 	logPath := n.TaskLog(ns, id)
@@ -179,7 +179,7 @@ func TestFailedRestoreStartsFresh(t *testing.T) {
 	fake := t.TempDir()
 	must(t, os.WriteFile(filepath.Join(fake, "criu"), []byte("#!/bin/sh\necho broken criu >&2\nexit 1\n"), 0o755))
 	b := newArchNode(t, "bad-criu", store, "",
-		testbed.WithEnv("PATH", fake+":/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"))
+		testbed.WithEnv("PATH", fake+":"+testbed.DaemonPath))
 	env := map[string]string{"ARCH_CHECKPOINT_KEY": "jobs/fails-to-restore"}
 	a.run(t, testbed.CCounterRef, "src", env)
 	waitLogAbove(t, a.TaskLog(ns, "src"), 5)
@@ -188,12 +188,13 @@ func TestFailedRestoreStartsFresh(t *testing.T) {
 	b.run(t, testbed.CCounterRef, "dst", env)
 	waitLogAbove(t, b.TaskLog(ns, "dst"), 2)
 	// runc restore prints its error on its stderr, which is the container's
-	// (CRIU hands runc's stdio to the restored process): that one line
-	// precedes the fresh count. See README, Limits.
+	// (CRIU hands runc's stdio to the restored process): those lines (one
+	// from runc 1.1, two from runc 1.5) precede the fresh count. See
+	// README, Limits.
 	raw, err := os.ReadFile(b.TaskLog(ns, "dst"))
 	must(t, err)
 	lines := strings.Split(strings.TrimSpace(string(raw)), "\n")
-	for len(lines) > 0 && strings.Contains(lines[0], "CRIU") {
+	for len(lines) > 0 && strings.Contains(strings.ToLower(lines[0]), "criu") {
 		lines = lines[1:]
 	}
 	if len(lines) == 0 || lines[0] != "1" {

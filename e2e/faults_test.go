@@ -141,7 +141,7 @@ func TestStoreFullAndCriuFailing(t *testing.T) {
 		opts         []testbed.Option
 	}{
 		{"store full", "no space left on device", full, nil},
-		{"criu exits non-zero", "criu", "", []testbed.Option{testbed.WithEnv("PATH", fake+":/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin")}},
+		{"criu exits non-zero", "criu", "", []testbed.Option{testbed.WithEnv("PATH", fake+":"+testbed.DaemonPath)}},
 	}
 	for _, c := range cases {
 		t.Run(strings.ReplaceAll(c.name, " ", "-"), func(t *testing.T) {

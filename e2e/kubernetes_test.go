@@ -20,7 +20,7 @@ import (
 // a container that exited, restores it: its new log goes on from the count
 // the old one stopped at. The key is namespace/pod/container.
 func TestKubernetesContainerRestartsWhereItStopped(t *testing.T) {
-	n := newArchNode(t, "k8s", "", "", testbed.WithCRI(testbed.Binaries(t).Wrapper))
+	n := newArchNode(t, "k8s", "", "", testbed.WithCRI(testbed.Binaries(t).Hook, testbed.Binaries(t).Wrapper))
 	const k8sNS = "k8s.io"
 	must(t, n.Import(k8sNS, testbed.ShellCounterImage(t)))
 	c := n.CRI(t)

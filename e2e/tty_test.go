@@ -66,7 +66,7 @@ exit $rc
 `, calls, realCriu)
 	must(t, os.WriteFile(filepath.Join(fake, "criu"), []byte(script), 0o755))
 	c := newArchNode(t, "tty-late", store, "",
-		testbed.WithEnv("PATH", fake+":/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"))
+		testbed.WithEnv("PATH", fake+":"+testbed.DaemonPath))
 	env := map[string]string{"ARCH_CHECKPOINT_KEY": "jobs/tty-late"}
 	runTerminalAndCheckpoint(t, a, "tty-src", env)
 

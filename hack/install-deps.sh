@@ -2,9 +2,12 @@
 # Installs everything ARCH's build, tests and demo need on a Debian 12 machine
 # (see README "Install"): runc, containerd, iptables, nftables (to test
 # undoing a CRIU nftables network lock), busybox-static, zstd,
-# docker.io (dockerd for the Docker end-to-end test; not started here), a
-# CRIU that passes `criu check`, and checkpointctl. Idempotent: a second run
-# only checks and returns in a second or two.
+# docker.io (dockerd for the Docker end-to-end test; not started here),
+# iproute2 (network namespaces for the tests), a CRIU that passes `criu check`
+# and dumps TCP sockets, checkpointctl, and the current stack (containerd 2.x,
+# runc 1.5: hack/lib/stack.sh, built from Go modules into a private prefix,
+# with libseccomp-dev and pkg-config). Idempotent: a second run only checks
+# and returns in a few seconds.
 #
 # CRIU: Debian 12's CRIU 3.17 cannot handle kernels >= 6.13 ("Unexpected rt vDSO
 # area bounds"), and CRIU < 4.2 cannot dump a TCP socket on kernels >= 6.16.
@@ -23,13 +26,16 @@ ARCH_CRIU_PREFIX=${ARCH_CRIU_PREFIX:-/opt/arch/criu}
 CRIU_LAUNCHER=${CRIU_LAUNCHER:-/usr/local/sbin/criu}
 CRIU_SUITE=${CRIU_SUITE:-forky}
 CHECKPOINTCTL_VERSION=${CHECKPOINTCTL_VERSION:-v1.6.0}
-APT_PACKAGES=(runc containerd iptables nftables busybox-static zstd gcc libc6-dev docker.io)
+APT_PACKAGES=(runc containerd iptables nftables busybox-static zstd gcc libc6-dev docker.io
+  iproute2 libseccomp-dev pkg-config)
 CRIU_PACKAGES=(criu libcompel1 libbsd0 libc6 libgnutls30t64 libnet9 libnftables1 libnl-3-200
   libprotobuf-c1 libuuid1 libmd0 libp11-kit0 libidn2-0 libunistring5 libtasn1-6
   libnettle8t64 libhogweed6t64 libgmp10 libmnl0 libnftnl11 libxtables12 libjansson4 libffi8)
 
 # shellcheck source=hack/lib/criu.sh
 . "$(dirname "$0")/lib/criu.sh"
+# shellcheck source=hack/lib/stack.sh
+. "$(dirname "$0")/lib/stack.sh"
 
 [ "$(id -u)" = 0 ] || die "must run as root"
 export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin:/usr/local/go/bin:$PATH
@@ -96,4 +102,6 @@ install_checkpointctl() {
 install_apt_packages
 install_criu
 install_checkpointctl
+install_current_stack
 log "ok: $(runc --version | head -1); containerd $(containerd --version | awk '{print $3}'); $("$CRIU_LAUNCHER" --version | head -1)"
+log "ok: current stack in $CURRENT_STACK_PREFIX: $("$CURRENT_STACK_PREFIX/bin/runc" --version | head -1); containerd $("$CURRENT_STACK_PREFIX/bin/containerd" --version | awk '{print $3}')"

@@ -37,7 +37,9 @@ type startOptions struct {
 	env      map[string]string
 	logLevel string
 	ready    time.Duration
-	criRunc  string // "": no CRI plugin
+	// criHook and criWrapper: the CRI plugin is on, its runtime made to
+	// run criWrapper by `criHook install --containerd` ("": no CRI plugin).
+	criHook, criWrapper string
 }
 
 // WithEnv adds a variable to the daemon's environment, inherited by the
@@ -51,12 +53,15 @@ func WithLogLevel(level string) Option {
 	return func(o *startOptions) { o.logLevel = level }
 }
 
-// WithCRI enables containerd's CRI plugin (the kubelet's API), whose
-// default runtime "arch" runs runc (the shim's BinaryName). Pods get the
-// host network (there is no CNI here) and the shell counter image as their
-// sandbox image: import it into the "k8s.io" namespace first.
-func WithCRI(runc string) Option {
-	return func(o *startOptions) { o.criRunc = runc }
+// WithCRI enables containerd's CRI plugin (the kubelet's API). Its
+// default runtime, "runc", is made to run arch-wrapper as an operator does
+// it: `arch-hook install --containerd` on the configuration (version 2 or
+// 3, as the stack's containerd reads it) sets the runtime's BinaryName to
+// wrapper. Pods get the host network (there is no CNI here) and the shell
+// counter image as their sandbox image: import it into the "k8s.io"
+// namespace first.
+func WithCRI(hook, wrapper string) Option {
+	return func(o *startOptions) { o.criHook, o.criWrapper = hook, wrapper }
 }
 
 // StartTimeout bounds the wait for a new daemon to answer `ctr version`.
@@ -92,8 +97,11 @@ func Start(t testing.TB, name string, opts ...Option) *Instance {
 		}
 	}
 	config := filepath.Join(dir, "config.toml")
-	if err := os.WriteFile(config, []byte(in.config(o.logLevel, o.criRunc)), 0o644); err != nil {
+	if err := os.WriteFile(config, []byte(in.config(o.logLevel, o.criHook != "")), 0o644); err != nil {
 		t.Fatalf("testbed: %v", err)
+	}
+	if o.criHook != "" {
+		installRuntime(t, o.criHook, config, o.criWrapper)
 	}
 	in.Env = baseEnv()
 	keys := make([]string, 0, len(o.env))
@@ -141,13 +149,18 @@ func Start(t testing.TB, name string, opts ...Option) *Instance {
 	return in
 }
 
-// config is containerd's configuration: plugins the tests do not use
-// (CRI first of all, slow to start) are disabled. The v1 linux runtime
-// stays: containerd 1.6's tasks service does not load without it.
-func (in *Instance) config(logLevel, criRunc string) string {
+// config is containerd's configuration, in the active stack's version:
+// plugins the tests do not use (CRI first of all, slow to start) are
+// disabled. The v1 linux runtime stays: containerd 1.6's tasks service
+// does not load without it.
+func (in *Instance) config(logLevel string, cri bool) string {
+	v3 := ActiveStack.ConfigVersion == 3
 	var disabled []string
-	if criRunc == "" {
+	if !cri {
 		disabled = append(disabled, "io.containerd.grpc.v1.cri")
+		if v3 {
+			disabled = append(disabled, "io.containerd.cri.v1.images", "io.containerd.cri.v1.runtime")
+		}
 	}
 	disabled = append(disabled,
 		"io.containerd.internal.v1.opt", // would write /opt/containerd
@@ -158,7 +171,11 @@ func (in *Instance) config(logLevel, criRunc string) string {
 		"io.containerd.snapshotter.v1.devmapper",
 		"io.containerd.snapshotter.v1.zfs",
 	)
-	config := fmt.Sprintf(`version = 2
+	version := 2
+	if v3 {
+		version = 3
+	}
+	config := fmt.Sprintf(`version = %d
 root = %q
 state = %q
 disabled_plugins = ["%s"]
@@ -168,11 +185,38 @@ disabled_plugins = ["%s"]
 
 [debug]
   level = %q
-`, in.Root, in.State, strings.Join(disabled, `", "`), in.Address, logLevel)
-	if criRunc != "" {
-		// restrict_oom_score_adj: the kubelet's -998 for sandboxes needs
-		// CAP_SYS_RESOURCE, which these machines' root lacks.
-		config += fmt.Sprintf(`
+`, version, in.Root, in.State, strings.Join(disabled, `", "`), in.Address, logLevel)
+	if !cri {
+		return config
+	}
+	cni := filepath.Join(in.Dir, "cni")
+	// restrict_oom_score_adj: the kubelet's -998 for sandboxes needs
+	// CAP_SYS_RESOURCE, which these machines' root lacks.
+	if v3 {
+		// containerd 2.x splits the CRI plugin: images, runtime, and the
+		// gRPC service.
+		return config + fmt.Sprintf(`
+[plugins."io.containerd.cri.v1.images"]
+  snapshotter = "overlayfs"
+  [plugins."io.containerd.cri.v1.images".pinned_images]
+    sandbox = %q
+[plugins."io.containerd.cri.v1.runtime"]
+  restrict_oom_score_adj = true
+  [plugins."io.containerd.cri.v1.runtime".containerd]
+    default_runtime_name = "runc"
+    [plugins."io.containerd.cri.v1.runtime".containerd.runtimes.runc]
+      runtime_type = "io.containerd.runc.v2"
+      [plugins."io.containerd.cri.v1.runtime".containerd.runtimes.runc.options]
+        Root = %q
+  [plugins."io.containerd.cri.v1.runtime".cni]
+    bin_dirs = [%q]
+    conf_dir = %q
+[plugins."io.containerd.grpc.v1.cri"]
+  stream_server_address = "127.0.0.1"
+  stream_server_port = "0"
+`, ShellCounterRef, in.RuncRoot, cni, cni)
+	}
+	return config + fmt.Sprintf(`
 [plugins."io.containerd.grpc.v1.cri"]
   sandbox_image = %q
   stream_server_address = "127.0.0.1"
@@ -180,18 +224,29 @@ disabled_plugins = ["%s"]
   restrict_oom_score_adj = true
   [plugins."io.containerd.grpc.v1.cri".containerd]
     snapshotter = "overlayfs"
-    default_runtime_name = "arch"
-    [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.arch]
+    default_runtime_name = "runc"
+    [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc]
       runtime_type = "io.containerd.runc.v2"
-      [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.arch.options]
-        BinaryName = %q
+      [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc.options]
         Root = %q
   [plugins."io.containerd.grpc.v1.cri".cni]
     bin_dir = %q
     conf_dir = %q
-`, ShellCounterRef, criRunc, in.RuncRoot, filepath.Join(in.Dir, "cni"), filepath.Join(in.Dir, "cni"))
+`, ShellCounterRef, in.RuncRoot, cni, cni)
+}
+
+// installRuntime runs `arch-hook install --containerd` on config, and
+// checks that the runtime now runs wrapper.
+func installRuntime(t testing.TB, hook, config, wrapper string) {
+	t.Helper()
+	out, err := exec.Command(hook, "install", "--containerd", "--containerd-config", config, "--binary", wrapper).CombinedOutput()
+	if err != nil {
+		t.Fatalf("testbed: arch-hook install --containerd: %v\n%s", err, out)
 	}
-	return config
+	data, err := os.ReadFile(config)
+	if err != nil || !strings.Contains(string(data), wrapper) {
+		t.Fatalf("testbed: arch-hook install --containerd left no BinaryName %s in %s (%v):\n%s", wrapper, config, err, data)
+	}
 }
 
 func (in *Instance) logDir() string { return filepath.Join(in.Dir, "logs") }

@@ -44,7 +44,7 @@ func runTool(name string, env []string, dir string, args []string, nShown int) (
 	// after ctr exits; do not wait for pipes beyond that.
 	cmd.WaitDelay = 5 * time.Second
 	err = cmd.Run()
-	res := Result{Stdout: stdout.String(), Stderr: stderr.String()}
+	res := Result{Stdout: stdout.String(), Stderr: dropToolWarnings(stderr.String())}
 	var exit *exec.ExitError
 	switch {
 	case ctx.Err() != nil:
@@ -100,4 +100,27 @@ func (in *Instance) Do(ns string, args ...string) error {
 // containerd's garbage collection (--sync).
 func (in *Instance) RemoveImages(ns string, refs ...string) error {
 	return in.Do(ns, append([]string{"image", "rm", "--sync"}, refs...)...)
+}
+
+// toolWarnings are lines a client tool prints on its own stderr at every
+// call, which would mix with a container's stderr in `ctr task exec`:
+// containerd 2.2+'s ctr warns that cgroup v1 is deprecated.
+var toolWarnings = []string{`level=warning msg="DEPRECATION: The support for cgroup v1 is deprecated`}
+
+// dropToolWarnings removes the toolWarnings lines from stderr.
+func dropToolWarnings(stderr string) string {
+	if !strings.Contains(stderr, "DEPRECATION") {
+		return stderr
+	}
+	var kept []string
+	for _, line := range strings.SplitAfter(stderr, "\n") {
+		drop := false
+		for _, w := range toolWarnings {
+			drop = drop || strings.Contains(line, w)
+		}
+		if !drop {
+			kept = append(kept, line)
+		}
+	}
+	return strings.Join(kept, "")
 }

@@ -7,10 +7,19 @@ import (
 	"strings"
 )
 
-// DaemonPath is the PATH of every process the test bed starts: the CRIU
-// launcher install-deps.sh writes in /usr/local/sbin must win over Debian's
-// own criu (runc looks criu up in PATH).
-const DaemonPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+// DaemonPath is the PATH of every process the test bed starts: the active
+// stack's folder first (its containerd, shim, ctr and runc), then the CRIU
+// launcher install-deps.sh writes in /usr/local/sbin, which must win over
+// Debian's own criu (runc looks criu up in PATH).
+var DaemonPath = daemonPath(ActiveStack)
+
+func daemonPath(s Stack) string {
+	p := "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+	if s.Bin != "" {
+		p = s.Bin + ":" + p
+	}
+	return p
+}
 
 // LookPath finds an executable in DaemonPath (not in the test's own PATH, so
 // that what the tests check is what containerd, the shim and runc will use).

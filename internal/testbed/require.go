@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -40,9 +41,18 @@ func checkDeps() []string {
 	if os.Geteuid() != 0 {
 		problems = append(problems, fmt.Sprintf("must run as root (euid %d)", os.Geteuid()))
 	}
-	for _, bin := range []string{"runc", "containerd", "containerd-shim-runc-v2", "ctr", "iptables-restore", "gcc"} {
+	for _, bin := range []string{"runc", "containerd", "containerd-shim-runc-v2", "ctr", "iptables-restore", "gcc", "ip"} {
 		if _, err := LookPath(bin); err != nil {
 			problems = append(problems, fmt.Sprintf("%s not found in %s", bin, DaemonPath))
+		}
+	}
+	// The stack's own binaries must be there: PATH would quietly give the
+	// system's instead.
+	if ActiveStack.Bin != "" {
+		for _, bin := range []string{"runc", "containerd", "containerd-shim-runc-v2", "ctr"} {
+			if st, err := os.Stat(filepath.Join(ActiveStack.Bin, bin)); err != nil || st.Mode()&0o111 == 0 {
+				problems = append(problems, fmt.Sprintf("stack %s: %s is missing from %s", ActiveStack.Name, bin, ActiveStack.Bin))
+			}
 		}
 	}
 	if st, err := os.Stat("/bin/busybox"); err != nil || !st.Mode().IsRegular() {
