@@ -34,13 +34,7 @@ func checkpointRestore(args []string) error {
 	if err != nil {
 		return err
 	}
-	conf := filepath.Join(work, "arch.conf")
-	archLog := filepath.Join(work, "arch.log")
-	os.WriteFile(conf, []byte(fmt.Sprintf("runc = %s\nlog_file = %s\nstate_dir = %s/state\nstore = %s/store\nstaging_dir = %s/staging\ncompression = %s\nhook = %s\n",
-		e.runc, archLog, work, work, work, *compression, absPath(e.hook))), 0o644)
-	b := &bench{env: e, work: work, lower: lower, root: filepath.Join(work, "runc"),
-		envv: append(os.Environ(), "ARCH_CONFIG="+conf), archLog: archLog, runcLog: filepath.Join(work, "runc.log"),
-		args: []string{"/memtouch", fmt.Sprint(*mib), *fill}}
+	b := newBench(e, work, lower, *compression, []string{"/memtouch", fmt.Sprint(*mib), *fill})
 
 	var plainCk, archCk, plainRs, archRs, dumpPart, commitPart, tarZstd []time.Duration
 	var size int64
@@ -64,6 +58,19 @@ func checkpointRestore(args []string) error {
 	row("restore "+what+", "+*compression+" (create->running vs runc restore)", median(archRs), median(plainRs), "<= 1.15")
 	fmt.Printf("image: %d MiB touched memory -> archive %.1f MiB (%s)\n", *mib, float64(size)/(1<<20), *compression)
 	return nil
+}
+
+// newBench writes the ARCH configuration of a benchmark in work (its
+// state, store and staging there too) and returns the bench that runs args
+// in containers over lower.
+func newBench(e *env, work, lower, compression string, args []string) *bench {
+	conf := filepath.Join(work, "arch.conf")
+	archLog := filepath.Join(work, "arch.log")
+	os.WriteFile(conf, []byte(fmt.Sprintf("runc = %s\nlog_file = %s\nstate_dir = %s/state\nstore = %s/store\nstaging_dir = %s/staging\ncompression = %s\nhook = %s\n",
+		e.runc, archLog, work, work, work, compression, absPath(e.hook))), 0o644)
+	return &bench{env: e, work: work, lower: lower, root: filepath.Join(work, "runc"),
+		envv: append(os.Environ(), "ARCH_CONFIG="+conf), archLog: archLog, runcLog: filepath.Join(work, "runc.log"),
+		args: args}
 }
 
 type bench struct {

@@ -47,13 +47,7 @@ func fingerprint(args []string) error {
 		}
 		walks = append(walks, time.Since(t0))
 	}
-	conf := filepath.Join(work, "arch.conf")
-	archLog := filepath.Join(work, "arch.log")
-	os.WriteFile(conf, []byte(fmt.Sprintf("runc = %s\nlog_file = %s\nstate_dir = %s/state\nstore = %s/store\nstaging_dir = %s/staging\ncompression = none\nhook = %s\n",
-		e.runc, archLog, work, work, work, absPath(e.hook))), 0o644)
-	b := &bench{env: e, work: work, lower: lower, root: filepath.Join(work, "runc"),
-		envv: append(os.Environ(), "ARCH_CONFIG="+conf), archLog: archLog, runcLog: filepath.Join(work, "runc.log"),
-		args: []string{"/memtouch", fmt.Sprint(*mib), "random"}}
+	b := newBench(e, work, lower, "none", []string{"/memtouch", fmt.Sprint(*mib), "random"})
 	// The first restore, too, finds the cache empty, as on a node that
 	// has never run the image: another node checkpointed it.
 	cache := layer.StateCache(filepath.Join(work, "state"))
@@ -68,7 +62,7 @@ func fingerprint(args []string) error {
 		if _, err := b.round(i); err != nil {
 			return err
 		}
-		ck, rs := fingerprintPhases(archLog)
+		ck, rs := fingerprintPhases(b.archLog)
 		atCkpt, atRestore = append(atCkpt, ck), append(atRestore, rs)
 		fmt.Fprintf(os.Stderr, "bench: fingerprint round %d: checkpoint %v, restore %v\n", i, ck, rs)
 	}

@@ -220,3 +220,33 @@ func TestHumanUnits(t *testing.T) {
 		}
 	}
 }
+
+// TestListVerifyShowsUnsignedImages: on a node with image_hmac_key_file,
+// an image no node holding the key signed is listed as unsigned, and
+// --json says it is not valid.
+func TestListVerifyShowsUnsignedImages(t *testing.T) {
+	dir := t.TempDir()
+	conf := storeTestConfig(t, dir)
+	key := filepath.Join(dir, "image.key")
+	if err := os.WriteFile(key, []byte(strings.Repeat("k", 32)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	f, _ := os.OpenFile(conf, os.O_APPEND|os.O_WRONLY, 0)
+	f.WriteString("image_hmac_key_file = " + key + "\n")
+	f.Close()
+	storeImage(t, filepath.Join(dir, "store"), "jobs/unsigned", time.Time{})
+	code, out, errOut := archHook(t, "list", "--verify", "--json", "--config", conf)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	var rep ListReport
+	if err := json.Unmarshal([]byte(out), &rep); err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Images) != 1 || rep.Images[0].Status != ckpt.StatusUnsigned || rep.Images[0].Valid {
+		t.Fatalf("list: %+v", rep.Images)
+	}
+	if code, out, _ := archHook(t, "list", "--verify", "--config", conf); code != 0 || !strings.Contains(out, "unsigned") {
+		t.Fatalf("list (table): exit %d\n%s", code, out)
+	}
+}
