@@ -35,6 +35,8 @@ unit:
 # Debian 12's containerd 1.6 + runc 1.1, then containerd 2.4 + runc 1.5
 # (hack/lib/stack.sh), both with the CRIU install-deps installs.
 e2e: e2e-debian e2e-current
+# One stack after the other (they share the machine's cgroups and CPUs).
+.NOTPARALLEL:
 
 e2e-debian e2e-current: e2e-%:
 	ARCH_E2E=1 ARCH_E2E_STACK=$* $(GO) test -count=1 -timeout 25m -v ./e2e/

@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"os"
 	"strings"
 	"testing"
 
@@ -95,52 +94,6 @@ func TestMigrationToAnotherNode(t *testing.T) {
 			must(t, b.Cleanup(ns, id))
 		})
 	}
-}
-
-// TestImageRemovedWhenRestoredContainerFinishes: a restored container that
-// finishes on its own takes its image with it, so the next run starts
-// fresh; one stopped by the caller (ctr task kill: an eviction, a drain)
-// has not finished and keeps it.
-func TestImageRemovedWhenRestoredContainerFinishes(t *testing.T) {
-	n := newArchNode(t, "finish", "", "")
-	id := "finisher"
-	key := ns + "/" + id
-	n.run(t, testbed.CCounterRef, id, nil)
-	waitLogAbove(t, n.TaskLog(ns, id), 3)
-	n.checkpointStop(t, id)
-	n.remove(t, id)
-
-	// Restored, then stopped by the caller: the image stays.
-	n.run(t, testbed.CCounterRef, id, nil)
-	must(t, n.Kill(ns, id, "SIGTERM"))
-	must(t, n.WaitStatus(ns, id, testbed.StatusStopped, statusTimeout))
-	n.remove(t, id)
-	if manifest(t, n.arch.Store, key) == nil {
-		t.Fatal("the image of a restored container stopped by ctr task kill is gone")
-	}
-
-	// Restored again, then finishing on its own (its init exits): the image goes.
-	n.run(t, testbed.CCounterRef, id, nil)
-	res, err := n.Exec(ns, id, "kill", "-TERM", "1")
-	must(t, err)
-	// 137: init exited first, and the kernel killed the rest of its PID
-	// namespace, the exec'd kill included.
-	if res.ExitCode != 0 && res.ExitCode != 137 {
-		t.Fatalf("kill 1 inside the container: %+v", res)
-	}
-	must(t, n.WaitStatus(ns, id, testbed.StatusStopped, statusTimeout))
-	n.remove(t, id)
-	if m := manifest(t, n.arch.Store, key); m != nil {
-		t.Fatalf("the image of a finished restored container is still there: %v", m["imageID"])
-	}
-	// Next run: fresh.
-	os.Remove(n.TaskLog(ns, id))
-	n.run(t, testbed.CCounterRef, id, nil)
-	waitLogAbove(t, n.TaskLog(ns, id), 0)
-	if first := logNumbers(t, n.TaskLog(ns, id))[0]; first != 1 {
-		t.Fatalf("fresh run starts at %d", first)
-	}
-	must(t, n.Cleanup(ns, id))
 }
 
 func contains(list []string, s string) bool {

@@ -51,10 +51,12 @@ install_apt_packages() {
   apt-get update -q >/dev/null
   # policy-rc.d keeps the package scripts from starting a system containerd:
   # ARCH's tests run their own private instances.
-  local prc=/usr/sbin/policy-rc.d created_prc=
-  if [ ! -e "$prc" ]; then printf '#!/bin/sh\nexit 101\n' >"$prc"; chmod +x "$prc"; created_prc=1; fi
+  local prc=/usr/sbin/policy-rc.d
+  if [ ! -e "$prc" ]; then
+    printf '#!/bin/sh\nexit 101\n' >"$prc"; chmod +x "$prc"
+    trap 'rm -f /usr/sbin/policy-rc.d' EXIT
+  fi
   apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
-  [ -n "$created_prc" ] && rm -f "$prc"
   return 0
 }
 
@@ -89,6 +91,7 @@ install_criu() {
        breakpoints_work "$CRIU_LAUNCHER" || die "criu cannot dump a process even with CRIU_FAULT=130" ;;
   esac
   require_criu_tcp "$CRIU_LAUNCHER"
+  mkdir -p "$(dirname "$marker")"
   date -u +%FT%TZ >"$marker"
   log "criu: $("$CRIU_LAUNCHER" --version | head -1)"
 }
@@ -104,4 +107,4 @@ install_criu
 install_checkpointctl
 install_current_stack
 log "ok: $(runc --version | head -1); containerd $(containerd --version | awk '{print $3}'); $("$CRIU_LAUNCHER" --version | head -1)"
-log "ok: current stack in $CURRENT_STACK_PREFIX: $("$CURRENT_STACK_PREFIX/bin/runc" --version | head -1); containerd $("$CURRENT_STACK_PREFIX/bin/containerd" --version | awk '{print $3}')"
+log "ok: current stack in $ARCH_CURRENT_STACK_PREFIX: $("$ARCH_CURRENT_STACK_PREFIX/bin/runc" --version | head -1); containerd $("$ARCH_CURRENT_STACK_PREFIX/bin/containerd" --version | awk '{print $3}')"

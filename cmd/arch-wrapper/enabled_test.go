@@ -279,3 +279,46 @@ func TestCheckpointRefusedWhileTheConfigurationIsBroken(t *testing.T) {
 		t.Fatal("the reason is not in the dump.log containerd points the user at")
 	}
 }
+
+// A checkpoint ARCH cannot serve for an enabled container is refused at
+// once, with the reason, and never handed to plain runc (which would stop
+// the container without an ARCH image): an unreadable record, and the
+// dump options ARCH does not implement.
+func TestCheckpointRefusedWhenARCHCannotServeIt(t *testing.T) {
+	cases := []struct {
+		name   string
+		flags  []string
+		breakR bool
+		why    string
+	}{
+		{name: "unreadable record", breakR: true, why: "record is unreadable"},
+		{name: "lazy pages", flags: []string{"--lazy-pages"}, why: "--lazy-pages"},
+		{name: "page server", flags: []string{"--page-server", "127.0.0.1:9999"}, why: "--page-server"},
+		{name: "pre-dump", flags: []string{"--pre-dump"}, why: "--pre-dump"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			n := newNode(t, "")
+			f := newFakeRunc(t, "")
+			b := bundle(t, "ARCH_ENABLE=1")
+			env := []string{"ARCH_CONFIG=" + n.conf, "ARCH_RUNC=" + f.path}
+			run(t, env, createArgs(filepath.Join(b, "log.json"), b, "c1")...)
+			before := len(f.calls(t))
+			if tc.breakR {
+				recs, _ := filepath.Glob(filepath.Join(n.state, "containers", "*", "c1.json"))
+				if len(recs) != 1 {
+					t.Fatalf("records: %v", recs)
+				}
+				os.WriteFile(recs[0], []byte("{not json"), 0o600)
+			}
+			args := append([]string{"--root", "/run/containerd/runc/default", "checkpoint", "--image-path", t.TempDir()}, tc.flags...)
+			res := run(t, env, append(args, "c1")...)
+			if res.code == 0 || !strings.Contains(res.stderr, "checkpoint refused") || !strings.Contains(res.stderr, tc.why) {
+				t.Fatalf("got %+v", res)
+			}
+			if len(f.calls(t)) != before {
+				t.Fatalf("runc was called: %q", f.calls(t)[before:])
+			}
+		})
+	}
+}

@@ -55,7 +55,7 @@ criu_dumps_tcp() {
       or die "listen: $!";
     open(my $f, ">", "$ARGV[0]/pid") or die; print $f "$$\n"; close $f;
     sleep 300' "$dir" || rc=$?
-  CRIU_TCP_LOG=$(grep -E 'Error|error' "$dir/dump.log" 2>/dev/null | tail -3)
+  CRIU_TCP_LOG=$(grep -E 'Error|error' "$dir/dump.log" 2>/dev/null | tail -3 || true)
   rm -rf "$dir"
   return "$rc"
 }
@@ -81,7 +81,8 @@ install_private_criu() {
   : "${uris:=http://deb.debian.org/debian}" "${signed:=/usr/share/keyrings/debian-archive-keyring.gpg}"
   printf 'Types: deb\nURIs: %s\nSuites: %s\nComponents: main\nSigned-By: %s\n' "$uris" "$suite" "$signed" >"$work/suite.sources"
   local opts=(-o "Dir::Etc::SourceList=$work/suite.sources" -o Dir::Etc::SourceParts=/nonexistent
-    -o "Dir::State::Lists=$work/lists" -o "Dir::Cache::archives=$work/debs" -q)
+    -o "Dir::State::Lists=$work/lists" -o "Dir::Cache=$work/cache" -o "Dir::Cache::archives=$work/debs" -q)
+  mkdir -p "$work/cache"
   log "downloading CRIU from Debian $suite into a private prefix ($prefix)"
   apt-get "${opts[@]}" update >/dev/null
   (cd "$work/debs" && apt-get "${opts[@]}" download "$@" >/dev/null)

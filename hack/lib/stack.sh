@@ -4,21 +4,23 @@
 # are here, and only here; bump them and rerun install-deps.
 CURRENT_RUNC_VERSION=v1.5.3
 CURRENT_CONTAINERD_VERSION=v2.4.2
-CURRENT_STACK_PREFIX=${CURRENT_STACK_PREFIX:-/opt/arch/stack-current}
+# The test bed (internal/testbed/stack.go) reads the same variable.
+ARCH_CURRENT_STACK_PREFIX=${ARCH_CURRENT_STACK_PREFIX:-/opt/arch/stack-current}
 
 # install_current_stack builds runc and containerd (daemon, runc shim, ctr)
-# at the pinned versions into $CURRENT_STACK_PREFIX/bin, unless that build
+# at the pinned versions into $ARCH_CURRENT_STACK_PREFIX/bin, unless that build
 # is there already (its stamp names the pins): a second run costs nothing.
 install_current_stack() {
-  local bin="$CURRENT_STACK_PREFIX/bin" stamp="$CURRENT_STACK_PREFIX/versions"
+  local bin="$ARCH_CURRENT_STACK_PREFIX/bin" stamp="$ARCH_CURRENT_STACK_PREFIX/versions"
   local want="runc $CURRENT_RUNC_VERSION containerd $CURRENT_CONTAINERD_VERSION"
   if [ "$(cat "$stamp" 2>/dev/null)" = "$want" ] && current_stack_works "$bin"; then
     return 0
   fi
-  log "building runc $CURRENT_RUNC_VERSION and containerd $CURRENT_CONTAINERD_VERSION into $CURRENT_STACK_PREFIX (a few minutes, once)"
-  rm -rf "$CURRENT_STACK_PREFIX.new"
-  mkdir -p "$CURRENT_STACK_PREFIX.new/bin"
-  local gobin="$CURRENT_STACK_PREFIX.new/bin" rv=${CURRENT_RUNC_VERSION#v} cv=$CURRENT_CONTAINERD_VERSION
+  command -v go >/dev/null || die "go is needed to build the current stack (Go at /usr/local/go/bin)"
+  log "building runc $CURRENT_RUNC_VERSION and containerd $CURRENT_CONTAINERD_VERSION into $ARCH_CURRENT_STACK_PREFIX (a few minutes, once)"
+  rm -rf "$ARCH_CURRENT_STACK_PREFIX.new"
+  mkdir -p "$ARCH_CURRENT_STACK_PREFIX.new/bin"
+  local gobin="$ARCH_CURRENT_STACK_PREFIX.new/bin" rv=${CURRENT_RUNC_VERSION#v} cv=$CURRENT_CONTAINERD_VERSION
   # runc needs cgo and libseccomp (its seccomp tag), as distributions build it.
   GOBIN=$gobin CGO_ENABLED=1 GOFLAGS= go install -tags seccomp \
     -ldflags "-X main.version=$rv -X main.gitCommit=$CURRENT_RUNC_VERSION" \
@@ -29,9 +31,9 @@ install_current_stack() {
     "github.com/containerd/containerd/v2/cmd/containerd-shim-runc-v2@$cv" \
     "github.com/containerd/containerd/v2/cmd/ctr@$cv" >&2
   current_stack_works "$gobin" || die "the current stack built in $gobin does not run"
-  echo "$want" >"$CURRENT_STACK_PREFIX.new/versions"
-  rm -rf "$CURRENT_STACK_PREFIX"
-  mv "$CURRENT_STACK_PREFIX.new" "$CURRENT_STACK_PREFIX"
+  echo "$want" >"$ARCH_CURRENT_STACK_PREFIX.new/versions"
+  rm -rf "$ARCH_CURRENT_STACK_PREFIX"
+  mv "$ARCH_CURRENT_STACK_PREFIX.new" "$ARCH_CURRENT_STACK_PREFIX"
 }
 
 current_stack_works() {

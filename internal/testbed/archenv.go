@@ -49,6 +49,10 @@ func NewArchEnv(t testing.TB, store string) ArchEnv {
 			t.Logf("testbed: last lines of ARCH log %s:\n%s", a.LogFile, tailFile(a.LogFile, LogTailLines))
 		}
 		unmountUnder(dir)
+		if os.Getenv("ARCH_E2E_KEEP") != "" {
+			t.Logf("testbed: ARCH_E2E_KEEP: ARCH's folder %s is kept", dir)
+			return
+		}
 		_ = os.RemoveAll(dir)
 	})
 	return a

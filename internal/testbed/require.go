@@ -46,6 +46,9 @@ func checkDeps() []string {
 			problems = append(problems, fmt.Sprintf("%s not found in %s", bin, DaemonPath))
 		}
 	}
+	if v := os.Getenv(EnvStack); v != "" && v != DebianStack.Name && v != CurrentStack.Name {
+		problems = append(problems, fmt.Sprintf("%s=%q is not %q or %q", EnvStack, v, DebianStack.Name, CurrentStack.Name))
+	}
 	// The stack's own binaries must be there: PATH would quietly give the
 	// system's instead.
 	if ActiveStack.Bin != "" {

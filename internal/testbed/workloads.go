@@ -54,10 +54,13 @@ func BusyboxFilesFrom(path string) (map[string]File, error) {
 
 // shellCounterScript counts every 100 ms from 1, publishing each value in
 // /tmp/count (temp file + rename) and on stdout. As PID 1 it needs a trap to
-// honour SIGTERM; it then exits with 143 like a killed shell.
+// honour SIGTERM; it then exits with 143 like a killed shell. It finishes,
+// with the status written there, once /tmp/exit exists: a job that ends on
+// its own, well or badly.
 const shellCounterScript = `trap 'exit 143' TERM
 i=0
 while true; do
+  if [ -f /tmp/exit ]; then exit $(cat /tmp/exit); fi
   i=$((i+1))
   echo $i >/tmp/count.tmp
   mv /tmp/count.tmp /tmp/count

@@ -91,8 +91,13 @@ func ProcessMismatch(m *ckpt.Manifest, b *bundle.Bundle) string {
 // kind of fingerprint.
 func LayersMismatch(m *ckpt.Manifest, ident Identity) string {
 	recorded, now := m.Image.RootfsIdentity, ident.Rootfs
-	if recorded == "" || now == "" {
+	if recorded == "" {
 		return ""
+	}
+	if now == "" {
+		// The image knows its layers; the container's cannot be told: an
+		// image must never restore into a different one.
+		return "the image's layers are fingerprinted and the container's cannot be (" + ident.Note + ")"
 	}
 	if layer.IsLegacyIdentity(recorded) && len(ident.lower) > 0 {
 		var err error
@@ -102,6 +107,17 @@ func LayersMismatch(m *ckpt.Manifest, ident Identity) string {
 	}
 	if recorded != now {
 		return "the container's image layers differ from the checkpointed container's"
+	}
+	return ""
+}
+
+// NetworkMismatch says why image m cannot restore into a container whose
+// restore ARCH cannot give its own CRIU configuration file (archConfig
+// false): connections dumped without their state need CRIU's tcp-close at
+// the restore too, and runc has no flag for it.
+func NetworkMismatch(m *ckpt.Manifest, archConfig bool) string {
+	if m.Network.TCP == ckpt.TCPClosed && !archConfig {
+		return "its TCP connections were dumped to be restored closed (CRIU tcp-close), which ARCH can ask of CRIU only through its own CRIU configuration file, and this container has its own org.criu.config or the node has /etc/criu/runc.conf"
 	}
 	return ""
 }

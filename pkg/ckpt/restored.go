@@ -11,11 +11,18 @@ import (
 	"github.com/arch-ckpt/arch/pkg/saferoot"
 )
 
-// RestoredInfo says where and when an image was restored.
+// RestoredInfo says where and when an image was last restored, how many
+// times it was, and how the last restored container ended when that is
+// known.
 type RestoredInfo struct {
 	RestoredAt  time.Time `json:"restoredAt"`
 	Node        string    `json:"node"`
 	ContainerID string    `json:"containerID"`
+	// Attempts counts the restores of this image (1 for the first).
+	Attempts int `json:"attempts,omitempty"`
+	// LastExit is the exit status of the last container restored from
+	// it, once known (NoteExit); nil while it runs or when unknown.
+	LastExit *int `json:"lastExit,omitempty"`
 }
 
 // restoredMark is restored.json.
@@ -38,10 +45,10 @@ func readRestored(dir *saferoot.Dir) (*restoredMark, error) {
 	return &mark, nil
 }
 
-// MarkRestored records that image imageID of key has been restored. It
-// fails with an error wrapping ErrNoImage when imageID is not (or no
-// longer) the current image. A zero RestoredAt means now, an empty Node
-// this host. It takes the key's lock.
+// MarkRestored records that image imageID of key has been restored once
+// more (Attempts counts them). It fails with an error wrapping ErrNoImage
+// when imageID is not (or no longer) the current image. A zero RestoredAt
+// means now, an empty Node this host. It takes the key's lock.
 func (s *Store) MarkRestored(key Key, imageID string, info RestoredInfo) error {
 	l, err := s.lock(context.Background(), key, true, false)
 	if errors.Is(err, fs.ErrNotExist) {
@@ -64,6 +71,10 @@ func (s *Store) MarkRestored(key Key, imageID string, info RestoredInfo) error {
 	info.RestoredAt = info.RestoredAt.UTC()
 	if info.Node == "" {
 		info.Node = s.node()
+	}
+	info.Attempts, info.LastExit = 1, nil
+	if prev, err := readRestored(l.dir); err == nil && prev.ImageID == imageID {
+		info.Attempts = max(prev.Attempts, 1) + 1
 	}
 	data, err := json.MarshalIndent(restoredMark{ImageID: imageID, RestoredInfo: info}, "", "  ")
 	if err != nil {
@@ -120,4 +131,28 @@ func removeImage(dir *saferoot.Dir, archive string) error {
 	}
 	errs = append(errs, dir.Remove(restoredFile))
 	return errors.Join(errs...)
+}
+
+// NoteExit records how the container last restored from image imageID of
+// key ended (its exit status). Nothing changes when the image is no longer
+// current or has no restored mark. It takes the key's lock.
+func (s *Store) NoteExit(key Key, imageID string, status int) error {
+	l, err := s.lock(context.Background(), key, true, false)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("note exit: %w", err)
+	}
+	defer l.release()
+	mark, err := readRestored(l.dir)
+	if err != nil || mark.ImageID != imageID {
+		return nil
+	}
+	mark.LastExit = &status
+	data, err := json.MarshalIndent(mark, "", "  ")
+	if err != nil {
+		return fmt.Errorf("note exit: %w", err)
+	}
+	return l.dir.WriteFile(restoredFile, append(data, '\n'), filePerm)
 }

@@ -72,3 +72,34 @@ func TestRemoveIfCurrentRemovesOnlyTheNamedImage(t *testing.T) {
 		t.Fatalf("key folder holds %v", got)
 	}
 }
+
+// TestRestoresAreCountedAndTheLastExitNoted: every restore of the same
+// image counts; a new image starts again at one; NoteExit keeps the exit
+// status of the last restored container.
+func TestRestoresAreCountedAndTheLastExitNoted(t *testing.T) {
+	s := newTestStore(t)
+	key := mustKey(t, "jobs/count")
+	m := commit(t, s, key, makeStaging(t, stagingOpts{}), CompressionNone)
+	for want := 1; want <= 3; want++ {
+		must(t, s.MarkRestored(key, m.ImageID, RestoredInfo{ContainerID: "c"}))
+		img := current(t, s, key)
+		if img.Restored == nil || img.Restored.Attempts != want || img.Restored.LastExit != nil {
+			t.Fatalf("after restore %d: %+v", want, img.Restored)
+		}
+		img.Close()
+		must(t, s.NoteExit(key, m.ImageID, 3))
+	}
+	img := current(t, s, key)
+	if img.Restored.LastExit == nil || *img.Restored.LastExit != 3 {
+		t.Fatalf("last exit: %+v", img.Restored)
+	}
+	img.Close()
+	m2 := commit(t, s, key, makeStaging(t, stagingOpts{}), CompressionNone)
+	must(t, s.NoteExit(key, m.ImageID, 0)) // an old image's: nothing changes
+	must(t, s.MarkRestored(key, m2.ImageID, RestoredInfo{ContainerID: "c"}))
+	img = current(t, s, key)
+	defer img.Close()
+	if img.Restored.Attempts != 1 {
+		t.Fatalf("a new image's first restore counts %d", img.Restored.Attempts)
+	}
+}

@@ -12,6 +12,7 @@ import (
 	"os"
 	"path"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -68,6 +69,13 @@ type Config struct {
 	// TCPEstablished is what a checkpoint does with established TCP
 	// connections: TCPClose, TCPKeep or TCPRefuse.
 	TCPEstablished string
+	// MaxRestoreAttempts bounds the restores of one image: a workload
+	// that keeps failing after its restore is started fresh after that.
+	MaxRestoreAttempts int
+	// ReuseRestoredImages lets an image that was restored before be
+	// restored again in shared-filesystem mode, although the work dir has
+	// moved on since (off: such a container starts fresh).
+	ReuseRestoredImages bool
 }
 
 // Values of tcp_established.
@@ -88,16 +96,17 @@ const (
 // Defaults returns the configuration used when no file exists.
 func Defaults() Config {
 	return Config{
-		LogFile:           "/var/log/arch/arch.log",
-		LogLevel:          "info",
-		StateDir:          "/run/arch",
-		Store:             "/var/lib/arch/checkpoints",
-		StagingDir:        "/var/lib/arch/staging",
-		CheckpointTimeout: 5 * time.Minute,
-		RestoreTimeout:    5 * time.Minute,
-		Compression:       "zstd",
-		ContainerdAddress: "/run/containerd/containerd.sock",
-		TCPEstablished:    TCPClose,
+		LogFile:            "/var/log/arch/arch.log",
+		LogLevel:           "info",
+		StateDir:           "/run/arch",
+		Store:              "/var/lib/arch/checkpoints",
+		StagingDir:         "/var/lib/arch/staging",
+		CheckpointTimeout:  5 * time.Minute,
+		RestoreTimeout:     5 * time.Minute,
+		Compression:        "zstd",
+		ContainerdAddress:  "/run/containerd/containerd.sock",
+		TCPEstablished:     TCPClose,
+		MaxRestoreAttempts: 3,
 	}
 }
 
@@ -213,6 +222,20 @@ func (c *Config) set(key, val string) error {
 		} else {
 			c.RestoreTimeout = d
 		}
+		return nil
+	case "max_restore_attempts":
+		n, err := strconv.Atoi(val)
+		if err != nil || n < 1 {
+			return fmt.Errorf("max_restore_attempts: %q is not a whole number of at least 1", val)
+		}
+		c.MaxRestoreAttempts = n
+		return nil
+	case "reuse_restored_images":
+		b, err := strconv.ParseBool(val)
+		if err != nil {
+			return fmt.Errorf("reuse_restored_images: %q is not true or false", val)
+		}
+		c.ReuseRestoredImages = b
 		return nil
 	case "tcp_established":
 		switch val {

@@ -14,6 +14,8 @@ type Row struct {
 	Start  time.Time
 	End    time.Time
 	Reason string
+	// Attempt is the checkpoint attempt under way or last made.
+	Attempt int
 }
 
 // Board keeps the live state of a run from its events, for the terminal
@@ -43,10 +45,18 @@ func (b *Board) Observe(e Event) {
 		}
 		return
 	}
+	if e.Phase == PhaseRetrying {
+		// Shown as checkpointing until the next attempt starts.
+		r.Reason = e.Reason
+		return
+	}
 	r.Phase = e.Phase
 	switch e.Phase {
 	case PhaseCheckpointing:
-		r.Start = e.Time
+		if e.Attempt <= 1 {
+			r.Start = e.Time
+		}
+		r.Attempt, r.Bytes = e.Attempt, 0
 	case PhaseDone, PhaseFailed, PhaseNotStarted, PhaseSkipped:
 		r.End = e.Time
 		if e.Result != nil {

@@ -60,7 +60,7 @@ func (c *Containerd) Checkpoint(ctx context.Context, t Target, progress func(int
 	stop()
 	if err != nil {
 		os.RemoveAll(dir)
-		return afterError(ctx, task, store, key, prev, err)
+		return afterError(namespaces.WithNamespace(ctx, t.Namespace), task, store, key, prev, err)
 	}
 	img, err := newImage(store, key, prev)
 	if err != nil {
@@ -81,7 +81,10 @@ func afterError(ctx context.Context, task containerd.Task, store *ckpt.Store, ke
 	sctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	st, serr := task.Status(sctx)
-	if serr == nil && (st.Status == containerd.Running || st.Status == containerd.Paused) || serr != nil && !errdefs.IsNotFound(serr) {
+	if serr == nil && (st.Status == containerd.Running || st.Status == containerd.Paused) {
+		return Image{}, fmt.Errorf("containerd checkpoint: %w (%w)", err, ErrStillRunning)
+	}
+	if serr != nil && !errdefs.IsNotFound(serr) {
 		return Image{}, fmt.Errorf("containerd checkpoint: %w", err)
 	}
 	if img, ierr := newImage(store, key, prev); ierr == nil {

@@ -16,6 +16,7 @@ type Options struct {
 	Namespaces []string // only these (all when empty)
 	Node       Node
 	Parallel   int
+	Attempts   int // per container (see ScheduleOptions)
 	Deadline   time.Time
 	Observer   Observer
 }
@@ -34,7 +35,7 @@ func Run(ctx context.Context, src Source, cp Checkpointer, o Options) (*Report, 
 		targets = append(targets, Classify(c, o.Node))
 	}
 	sortTargets(targets)
-	rep.Results = Schedule(ctx, targets, cp, ScheduleOptions{Parallel: rep.Parallel, Deadline: o.Deadline, Observer: o.Observer})
+	rep.Results = Schedule(ctx, targets, cp, ScheduleOptions{Parallel: rep.Parallel, Deadline: o.Deadline, Observer: o.Observer, Attempts: o.Attempts})
 	rep.Counts = countResults(rep.Results)
 	rep.Finished = time.Now()
 	return rep, nil

@@ -11,6 +11,7 @@ const (
 	PhaseQueued        Phase = "queued"
 	PhaseCheckpointing Phase = "checkpointing"
 	PhaseProgress      Phase = "progress" // Bytes of the archive written so far
+	PhaseRetrying      Phase = "retrying" // Attempt failed (Reason), the container runs on, another follows
 	PhaseDone          Phase = "done"
 	PhaseFailed        Phase = "failed"
 	PhaseNotStarted    Phase = "not-started"
@@ -24,6 +25,10 @@ type Event struct {
 	Time   time.Time
 	Bytes  int64   // PhaseProgress
 	Result *Result // final phases
+	// Attempt numbers the checkpoint attempt (PhaseCheckpointing,
+	// PhaseRetrying), from 1; Reason is why a retried attempt failed.
+	Attempt int
+	Reason  string
 }
 
 // Observer receives the events of a run. Observe is called from several

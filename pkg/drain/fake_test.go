@@ -12,10 +12,12 @@ import (
 // for its target's delay (or for release, when set), reports progress once,
 // and fails for the ids in fail.
 type fakeCheckpointer struct {
-	delay   map[string]time.Duration
-	fail    map[string]bool
-	gone    map[string]bool
-	release chan struct{} // when not nil, every checkpoint waits for it to close
+	delay map[string]time.Duration
+	fail  map[string]bool
+	gone  map[string]bool
+	// transient: the first n checkpoints of an id fail leaving it running.
+	transient map[string]int
+	release   chan struct{} // when not nil, every checkpoint waits for it to close
 
 	mu          sync.Mutex
 	inFlight    int
@@ -44,6 +46,15 @@ func (f *fakeCheckpointer) Checkpoint(ctx context.Context, t Target, progress fu
 	}
 	if f.fail[t.ID] {
 		return Image{}, errors.New("dump failed for " + t.ID)
+	}
+	f.mu.Lock()
+	left := f.transient[t.ID]
+	if left > 0 {
+		f.transient[t.ID] = left - 1
+	}
+	f.mu.Unlock()
+	if left > 0 {
+		return Image{}, fmt.Errorf("unable to freeze %s (%w)", t.ID, ErrStillRunning)
 	}
 	return Image{ID: "img-" + t.ID, Size: int64(len(t.ID)) * 1000}, nil
 }

@@ -35,7 +35,12 @@ func (l *Lines) Observe(e Event) {
 		msg = "queued, key " + e.Target.Key
 	case PhaseCheckpointing:
 		msg = "checkpointing"
+		if e.Attempt > 1 {
+			msg = fmt.Sprintf("checkpointing, attempt %d", e.Attempt)
+		}
 		l.lastProg[e.Index] = e.Time
+	case PhaseRetrying:
+		msg = fmt.Sprintf("attempt %d failed, the container runs on; trying again: %s", e.Attempt, e.Reason)
 	case PhaseProgress:
 		if e.Time.Sub(l.lastProg[e.Index]) < l.ProgressEvery {
 			return

@@ -141,8 +141,11 @@ func busiest(rows []Row, n int) []Row {
 // rowLine is one container's line: name, phase, bytes, time, reason.
 func rowLine(r Row, width int, now time.Time) string {
 	label := string(r.Phase)
-	if r.Phase == PhaseNotStarted {
+	switch {
+	case r.Phase == PhaseNotStarted:
 		label = r.Reason
+	case r.Attempt > 1 && (r.Phase == PhaseCheckpointing || r.Phase == PhaseDone || r.Phase == PhaseFailed):
+		label += fmt.Sprintf(" #%d", r.Attempt)
 	}
 	s := fmt.Sprintf("%-*s  %-13s", width, r.Name, label)
 	switch r.Phase {

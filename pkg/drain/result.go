@@ -31,6 +31,10 @@ type Result struct {
 	Size      int64     `json:"size,omitempty"` // archive bytes of the new image
 	Start     time.Time `json:"start,omitzero"`
 	End       time.Time `json:"end,omitzero"`
+	// Attempts is how many checkpoints were tried (0 when none ran);
+	// Retries are the reasons of the failed ones before the last.
+	Attempts int      `json:"attempts,omitempty"`
+	Retries  []string `json:"retries,omitempty"`
 }
 
 // Name is "namespace/id".

@@ -18,6 +18,11 @@ type Image struct {
 // is Skipped rather than Failed.
 var ErrGone = errors.New("the container ended before its checkpoint")
 
+// ErrStillRunning is wrapped by a Checkpointer's error when the failed
+// checkpoint left the container running (or paused) as it was: another
+// attempt may succeed.
+var ErrStillRunning = errors.New("the container keeps running")
+
 // Checkpointer checkpoints one container. progress may be called with the
 // archive bytes written so far. It must be safe for concurrent use.
 type Checkpointer interface {
@@ -27,9 +32,18 @@ type Checkpointer interface {
 // ScheduleOptions bound a Schedule.
 type ScheduleOptions struct {
 	Parallel int       // at most this many checkpoints at once (< 1 means 1)
-	Deadline time.Time // no checkpoint starts at or after it
+	Deadline time.Time // no checkpoint (nor a retry) starts at or after it
 	Observer Observer  // optional
+	// Attempts is how many times a container whose checkpoint failed and
+	// left it running is tried (< 1 means 1): a spot drain that gives up
+	// on a transient failure loses that container's progress.
+	Attempts int
+	// RetryPause is the wait before a retry (0: DefaultRetryPause).
+	RetryPause time.Duration
 }
+
+// DefaultRetryPause is the wait before a container's next attempt.
+const DefaultRetryPause = 500 * time.Millisecond
 
 // Schedule checkpoints every target without a Skip, in order, at most
 // o.Parallel at once, and returns one result per target in the targets'
@@ -71,7 +85,7 @@ func Schedule(ctx context.Context, targets []Target, cp Checkpointer, o Schedule
 		go func() {
 			defer wg.Done()
 			defer func() { <-slots }()
-			checkpointOne(running, cp, i, t, &results[i], o.Observer)
+			checkpointWithRetries(running, cp, i, t, &results[i], o)
 		}()
 	}
 	wg.Wait()
@@ -100,24 +114,44 @@ func waitForSlot(ctx context.Context, slots chan struct{}, expired <-chan time.T
 	return ""
 }
 
-// checkpointOne runs one checkpoint and fills its result.
-func checkpointOne(ctx context.Context, cp Checkpointer, i int, t Target, r *Result, obs Observer) {
-	r.Start = time.Now()
-	observe(obs, Event{Index: i, Target: t, Phase: PhaseCheckpointing, Time: r.Start})
-	img, err := cp.Checkpoint(ctx, t, func(n int64) {
-		observe(obs, Event{Index: i, Target: t, Phase: PhaseProgress, Bytes: n})
-	})
-	r.End = time.Now()
-	switch {
-	case errors.Is(err, ErrGone):
-		r.State, r.Reason = Skipped, err.Error()
-		observe(obs, Event{Index: i, Target: t, Phase: PhaseSkipped, Time: r.End, Result: r})
-		return
-	case err != nil:
-		r.State, r.Reason = Failed, err.Error()
-		observe(obs, Event{Index: i, Target: t, Phase: PhaseFailed, Time: r.End, Result: r})
-		return
+// checkpointWithRetries checkpoints one container, again while its
+// failures leave it running, within o's attempts and deadline, and fills
+// its result.
+func checkpointWithRetries(ctx context.Context, cp Checkpointer, i int, t Target, r *Result, o ScheduleOptions) {
+	pause := o.RetryPause
+	if pause <= 0 {
+		pause = DefaultRetryPause
 	}
-	r.State, r.ImageID, r.Size = Checkpointed, img.ID, img.Size
-	observe(obs, Event{Index: i, Target: t, Phase: PhaseDone, Time: r.End, Result: r})
+	r.Start = time.Now()
+	for attempt := 1; ; attempt++ {
+		r.Attempts = attempt
+		observe(o.Observer, Event{Index: i, Target: t, Phase: PhaseCheckpointing, Attempt: attempt})
+		img, err := cp.Checkpoint(ctx, t, func(n int64) {
+			observe(o.Observer, Event{Index: i, Target: t, Phase: PhaseProgress, Bytes: n})
+		})
+		r.End = time.Now()
+		switch {
+		case errors.Is(err, ErrGone):
+			r.State, r.Reason = Skipped, err.Error()
+			observe(o.Observer, Event{Index: i, Target: t, Phase: PhaseSkipped, Time: r.End, Result: r})
+			return
+		case err == nil:
+			r.State, r.ImageID, r.Size = Checkpointed, img.ID, img.Size
+			observe(o.Observer, Event{Index: i, Target: t, Phase: PhaseDone, Time: r.End, Result: r})
+			return
+		}
+		retry := errors.Is(err, ErrStillRunning) && attempt < max(o.Attempts, 1) &&
+			time.Now().Add(pause).Before(o.Deadline) && ctx.Err() == nil
+		if !retry {
+			r.State, r.Reason = Failed, err.Error()
+			observe(o.Observer, Event{Index: i, Target: t, Phase: PhaseFailed, Time: r.End, Result: r})
+			return
+		}
+		r.Retries = append(r.Retries, err.Error())
+		observe(o.Observer, Event{Index: i, Target: t, Phase: PhaseRetrying, Time: r.End, Attempt: attempt, Reason: err.Error()})
+		select {
+		case <-time.After(pause):
+		case <-ctx.Done():
+		}
+	}
 }

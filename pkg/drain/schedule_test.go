@@ -44,7 +44,9 @@ func TestScheduleParallelOneIsSequential(t *testing.T) {
 func TestDeadlineStopsNewStartsButNotRunningOnes(t *testing.T) {
 	ts := targets("e2e", 5)
 	cp := &fakeCheckpointer{release: make(chan struct{})}
-	deadline := time.Now().Add(100 * time.Millisecond)
+	// The first two start at once; the deadline is far enough beyond that
+	// on a loaded machine, and they finish only after it.
+	deadline := time.Now().Add(2 * time.Second)
 	go func() {
 		time.Sleep(time.Until(deadline) + 50*time.Millisecond)
 		close(cp.release)
@@ -179,5 +181,46 @@ func TestAContainerThatEndedOnItsOwnIsSkipped(t *testing.T) {
 	}
 	if c := countResults(res); c.Failed != 0 || c.Skipped != 1 {
 		t.Fatalf("counts %+v", c)
+	}
+}
+
+// TestRetriesWhileTheContainerRunsOn: a checkpoint that failed and left its
+// container running is tried again, up to Attempts; the result counts the
+// attempts and keeps the earlier failures' reasons; a failure that is not
+// transient, or one past the budget, is final.
+func TestRetriesWhileTheContainerRunsOn(t *testing.T) {
+	ts := targets("e2e", 3)
+	cp := &fakeCheckpointer{
+		transient: map[string]int{"c00": 2, "c01": 5},
+		fail:      map[string]bool{"c02": true},
+	}
+	rec := &recorder{}
+	res := Schedule(context.Background(), ts, cp, ScheduleOptions{Parallel: 3, Deadline: far(), Attempts: 3, RetryPause: time.Millisecond, Observer: rec})
+	if r := res[0]; r.State != Checkpointed || r.Attempts != 3 || len(r.Retries) != 2 || !strings.Contains(r.Retries[0], "unable to freeze") {
+		t.Fatalf("c00: %+v", r)
+	}
+	if r := res[1]; r.State != Failed || r.Attempts != 3 || len(r.Retries) != 2 {
+		t.Fatalf("c01 (past the budget): %+v", r)
+	}
+	if r := res[2]; r.State != Failed || r.Attempts != 1 {
+		t.Fatalf("c02 (not transient): %+v", r)
+	}
+	retrying := 0
+	for _, e := range rec.events {
+		if e.Phase == PhaseRetrying {
+			retrying++
+		}
+	}
+	if retrying != 4 {
+		t.Fatalf("%d retrying events, want 4", retrying)
+	}
+}
+
+// TestNoRetryPastTheDeadline: a retry never starts after the deadline.
+func TestNoRetryPastTheDeadline(t *testing.T) {
+	cp := &fakeCheckpointer{transient: map[string]int{"c00": 1}}
+	res := Schedule(context.Background(), targets("e2e", 1), cp, ScheduleOptions{Parallel: 1, Deadline: time.Now().Add(time.Hour), Attempts: 3, RetryPause: 2 * time.Hour})
+	if r := res[0]; r.State != Failed || r.Attempts != 1 {
+		t.Fatalf("a retry that would start after the deadline: %+v", r)
 	}
 }

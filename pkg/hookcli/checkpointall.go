@@ -3,7 +3,6 @@ package hookcli
 import (
 	"context"
 	"fmt"
-	"github.com/arch-ckpt/arch/pkg/archspec"
 	"io"
 	"os/signal"
 	"syscall"
@@ -11,6 +10,7 @@ import (
 
 	"github.com/spf13/pflag"
 
+	"github.com/arch-ckpt/arch/pkg/archspec"
 	"github.com/arch-ckpt/arch/pkg/drain"
 )
 
@@ -22,11 +22,16 @@ func init() {
 // comes 120 s before the instance goes.
 const DefaultDrainDeadline = 110 * time.Second
 
+// DefaultDrainAttempts is how many times checkpoint-all tries a container
+// whose checkpoint failed and left it running.
+const DefaultDrainAttempts = 3
+
 // drainFlags are checkpoint-all's flags; watch-spot takes them too.
 type drainFlags struct {
 	address    string
 	namespaces []string
 	parallel   int
+	attempts   int
 	deadline   time.Duration
 	json       bool
 	config     string
@@ -38,6 +43,7 @@ func addDrainFlags(fs *pflag.FlagSet) *drainFlags {
 	fs.StringArrayVar(&f.namespaces, "namespace", nil, "only this containerd namespace (repeatable; default: all)")
 	fs.IntVar(&f.parallel, "parallel", drain.DefaultParallel(), "checkpoints at once (2 per CPU, from 2 to 8)")
 	fs.DurationVar(&f.deadline, "deadline", DefaultDrainDeadline, "no checkpoint starts after this long")
+	fs.IntVar(&f.attempts, "attempts", DefaultDrainAttempts, "tries per container whose checkpoint failed and left it running, within the deadline")
 	fs.BoolVar(&f.json, "json", false, "print the results as JSON (progress and table go to stderr)")
 	fs.StringVar(&f.config, "config", "", "ARCH configuration file")
 	return f
@@ -50,11 +56,14 @@ func (f *drainFlags) check() error {
 	if f.deadline <= 0 {
 		return fmt.Errorf("--deadline %v: must be positive", f.deadline)
 	}
+	if f.attempts < 1 {
+		return fmt.Errorf("--attempts %d: must be at least 1", f.attempts)
+	}
 	return nil
 }
 
 func runCheckpointAll(e *env, args []string) int {
-	fs := newFlags(e, "checkpoint-all", "[--address SOCK] [--namespace NS ...] [--parallel N] [--deadline DUR] [--json] [--config PATH]")
+	fs := newFlags(e, "checkpoint-all", "[--address SOCK] [--namespace NS ...] [--parallel N] [--attempts N] [--deadline DUR] [--json] [--config PATH]")
 	f := addDrainFlags(fs)
 	if err := fs.Parse(args); err != nil {
 		return 2
@@ -110,6 +119,7 @@ func (f *drainFlags) drain(ctx context.Context, e *env, deadline time.Time) int 
 		Namespaces: f.namespaces,
 		Node:       drain.Node{Allowed: cfg.Allowed(), StateDir: cfg.StateDir},
 		Parallel:   f.parallel,
+		Attempts:   f.attempts,
 		Deadline:   deadline,
 		Observer:   drain.Observers{view, logObserver{&log}},
 	})

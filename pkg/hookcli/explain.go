@@ -49,6 +49,10 @@ type ImageReport struct {
 	Problem        string    `json:"problem,omitempty"`
 	Fits           bool      `json:"fits"`
 	Mismatch       string    `json:"mismatch,omitempty"`
+	// NotReused says why an image restored before is not restored again.
+	NotReused string `json:"notReused,omitempty"`
+	// Restores counts the restores of the image so far.
+	Restores int `json:"restores,omitempty"`
 }
 
 func runExplain(e *env, args []string) int {
@@ -142,7 +146,7 @@ func explain(ctx context.Context, b *bundle.Bundle, ns, id string, cfg config.Co
 	} else {
 		x.Injects = describePlan(plan)
 	}
-	x.Image = inspectImage(ctx, b, d, cfg.ImageHMACKeyFile, layer.StateCache(cfg.StateDir))
+	x.Image = inspectImage(ctx, b, d, cfg, layer.StateCache(cfg.StateDir))
 	switch {
 	case !x.Image.Exists:
 		x.AtCreate = "create fresh (no checkpoint image for this key yet)"
@@ -150,15 +154,17 @@ func explain(ctx context.Context, b *bundle.Bundle, ns, id string, cfg config.Co
 		x.AtCreate = "create fresh: the image does not validate: " + x.Image.Problem
 	case !x.Image.Fits:
 		x.AtCreate = "create fresh: " + x.Image.Mismatch
+	case x.Image.NotReused != "":
+		x.AtCreate = "create fresh: " + x.Image.NotReused
 	default:
 		x.AtCreate = "restore from image " + x.Image.ImageID
 	}
 	return x
 }
 
-func inspectImage(ctx context.Context, b *bundle.Bundle, d *archspec.Decision, keyFile string, cache *layer.DigestCache) *ImageReport {
+func inspectImage(ctx context.Context, b *bundle.Bundle, d *archspec.Decision, cfg config.Config, cache *layer.DigestCache) *ImageReport {
 	r := &ImageReport{}
-	signer, err := archspec.Signer(keyFile)
+	signer, err := archspec.Signer(cfg.ImageHMACKeyFile)
 	if err != nil {
 		r.Exists, r.Problem = true, "image_hmac_key_file: "+err.Error()
 		return r
@@ -182,7 +188,14 @@ func inspectImage(ctx context.Context, b *bundle.Bundle, d *archspec.Decision, k
 	}
 	r.Valid = true
 	r.Mismatch = archspec.Mismatch(m, b, archspec.Identify(b, cache))
+	if r.Mismatch == "" {
+		r.Mismatch = archspec.NetworkMismatch(m, archCriuConfig(b, cfg.StateDir))
+	}
 	r.Fits = r.Mismatch == ""
+	if img.Restored != nil {
+		r.Restores = max(img.Restored.Attempts, 1)
+	}
+	r.NotReused, _ = archspec.ReuseRefusal(img.Restored, d.WorkDir != "", cfg.MaxRestoreAttempts, cfg.ReuseRestoredImages)
 	return r
 }
 
@@ -258,4 +271,16 @@ func printExplanation(w io.Writer, x *Explanation) {
 		}
 		fmt.Fprintf(w, "%s %s\n", label, inj)
 	}
+}
+
+// archCriuConfig tells whether runc will hand CRIU ARCH's own configuration
+// file for the container: the annotation ARCH set at its create, or, before
+// that create, the one ARCH will set (unless the node has runc's own
+// /etc/criu/runc.conf).
+func archCriuConfig(b *bundle.Bundle, stateDir string) bool {
+	ann, set := b.Spec.Annotations[archspec.AnnotationCriuConfig]
+	if !set {
+		return archspec.CriuConfigPath("probe") != ""
+	}
+	return strings.HasPrefix(ann, filepath.Join(stateDir, "containers")+"/") && strings.HasSuffix(ann, ".criu.conf")
 }

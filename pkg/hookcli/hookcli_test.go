@@ -4,13 +4,17 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/rs/zerolog"
+
 	"github.com/arch-ckpt/arch/pkg/bundle"
 	"github.com/arch-ckpt/arch/pkg/ckpt"
+	"github.com/arch-ckpt/arch/pkg/config"
 )
 
 // runHook runs arch-hook with args and stdin, returning status and output.
@@ -132,13 +136,18 @@ func TestExplainHostileKey(t *testing.T) {
 	}
 }
 
-func TestPoststopRemovesTheImageOfAFinishedRestoredContainer(t *testing.T) {
+func TestPoststopKeepsTheImageUnlessTheContainerFinished(t *testing.T) {
+	prev := hookBinary
+	hookBinary = func() (string, error) { return "", errors.New("no arch-hook in unit tests") }
+	t.Cleanup(func() { hookBinary = prev })
 	cases := []struct {
 		name        string
 		record      func(imageID string) bundle.Record
 		wantRemoved bool
 	}{
-		{"restored, finished on its own", func(id string) bundle.Record { return bundle.Record{RestoredFrom: id} }, true},
+		// Its exit status, which decides, comes from containerd (exit-watch):
+		// unknown here, so the image stays.
+		{"restored, finished on its own, exit status unknown", func(id string) bundle.Record { return bundle.Record{RestoredFrom: id} }, false},
 		{"stopped by an ARCH checkpoint", func(id string) bundle.Record { return bundle.Record{RestoredFrom: id, CheckpointedImage: "newer"} }, false},
 		{"never restored", func(string) bundle.Record { return bundle.Record{} }, false},
 		{"restored, then killed or force-deleted", func(id string) bundle.Record { return bundle.Record{RestoredFrom: id, StopRequested: true} }, false},
@@ -212,5 +221,38 @@ func TestExplainSaysWhyAHostPathIsRefused(t *testing.T) {
 	}
 	if ents, _ := os.ReadDir(outside); len(ents) != 0 {
 		t.Fatalf("explain created %v", ents)
+	}
+}
+
+// TestSettleExitByStatus: a restored container that exited 0 has finished
+// (its image goes); any other status keeps the image and notes the status.
+func TestSettleExitByStatus(t *testing.T) {
+	for _, status := range []int{0, 3, 137} {
+		dir := t.TempDir()
+		store := filepath.Join(dir, "store")
+		m := commitImage(t, store, "prod/c1", nil)
+		s, _ := ckpt.New(store)
+		k, _ := ckpt.ParseKey("prod/c1")
+		if err := s.MarkRestored(k, m.ImageID, ckpt.RestoredInfo{ContainerID: "c1"}); err != nil {
+			t.Fatal(err)
+		}
+		cfg := config.Defaults()
+		cfg.Store = store
+		log := zerolog.Nop()
+		settleExit(cfg, "prod/c1", store, m.ImageID, status, &log)
+		img, err := s.Current(k)
+		switch {
+		case status == 0 && err == nil:
+			img.Close()
+			t.Fatalf("status 0: the image is still there")
+		case status != 0 && err != nil:
+			t.Fatalf("status %d: %v", status, err)
+		case status != 0:
+			got := img.Restored.LastExit
+			img.Close()
+			if got == nil || *got != status {
+				t.Fatalf("status %d: noted %v", status, got)
+			}
+		}
 	}
 }

@@ -122,7 +122,7 @@ func TestSampleConfigurationIsTheDefaults(t *testing.T) {
 	}
 	want := config.Defaults()
 	want.Path = p
-	if !reflect.DeepEqual(cfg, want) || keys != 14 {
+	if !reflect.DeepEqual(cfg, want) || keys != 16 {
 		t.Errorf("sample (%d keys) gives %+v, defaults are %+v", keys, cfg, want)
 	}
 }

@@ -5,9 +5,7 @@ import (
 	"errors"
 	"io"
 
-	"github.com/arch-ckpt/arch/pkg/archspec"
 	"github.com/arch-ckpt/arch/pkg/bundle"
-	"github.com/arch-ckpt/arch/pkg/ckpt"
 )
 
 func init() {
@@ -23,9 +21,10 @@ type ociState struct {
 
 // runPoststop runs when runc deletes an enabled container. If the container
 // was restored from an image and finished on its own (not stopped by an
-// ARCH checkpoint, nor by a caller's kill or forced delete), that image has
-// served its purpose: remove it, so that the next run of the workload
-// starts fresh. It always exits 0: from runc 1.2 a
+// ARCH checkpoint, nor by a caller's kill or forced delete), its exit
+// status decides (exit-watch): 0, the image has served its purpose and is
+// removed, so that the next run of the workload starts fresh; anything
+// else, it stays for another restore. It always exits 0: from runc 1.2 a
 // failing poststop hook fails `runc delete`, and ARCH must never be the
 // reason a container cannot be deleted.
 func runPoststop(e *env, args []string) int {
@@ -61,22 +60,14 @@ func runPoststop(e *env, args []string) int {
 	case rec.StopRequested:
 		log.Info().Str("image", rec.RestoredFrom).Msg("stopped at the caller's request, not finished: image kept for the next create")
 	default:
-		key, err := ckpt.ParseKey(rec.Key)
-		if err != nil {
-			log.Warn().Err(err).Msg("bad key in record")
+		// Finished on its own: its exit status, which only containerd
+		// knows, says whether it is done (0) or failed (kept for another
+		// restore). containerd tells it after this hook: a watch waits.
+		if err := startExitWatch(cfg, *cfgPath, rec); err != nil {
+			log.Warn().Err(err).Str("image", rec.RestoredFrom).Msg("exit status unknown: image kept for the next create")
 			return 0
 		}
-		store, err := archspec.OpenStore(cfg.Allowed(), rec.Store)
-		if err != nil {
-			log.Warn().Err(err).Msg("checkpoint store unusable")
-			return 0
-		}
-		removed, err := store.RemoveIfCurrent(key, rec.RestoredFrom)
-		if err != nil {
-			log.Warn().Err(err).Msg("cannot remove the image the container was restored from")
-			return 0
-		}
-		log.Info().Str("image", rec.RestoredFrom).Bool("removed", removed).Msg("container finished after a restore: image removed")
+		log.Debug().Str("image", rec.RestoredFrom).Msg("container finished after a restore: waiting for its exit status")
 	}
 	return 0
 }

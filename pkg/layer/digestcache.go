@@ -29,6 +29,12 @@ func StateCache(stateDir string) *DigestCache {
 }
 
 func (c *DigestCache) digest(dir string) (string, error) {
+	// Docker's overlay2 names its layers through symlinks (l/XXXX): the
+	// layer is the folder they lead to, as the engine set them up.
+	dir, err := filepath.EvalSymlinks(dir)
+	if err != nil {
+		return "", err
+	}
 	if c == nil || c.Dir == "" {
 		return LayerDigest(dir)
 	}

@@ -149,3 +149,24 @@ func TestLegacyIdentityIsTheOldFingerprint(t *testing.T) {
 		t.Fatalf("Identity = %s", now)
 	}
 }
+
+// TestSymlinkedLayerFolderIsTheFolder: Docker's overlay2 gives its layers
+// as symlinks (l/XXXX); the fingerprint is the layer's, with or without
+// the cache.
+func TestSymlinkedLayerFolderIsTheFolder(t *testing.T) {
+	dir := makeLayer(t, map[string]string{"bin/app": "v1"})
+	link := filepath.Join(t.TempDir(), "l")
+	if err := os.Symlink(dir, link); err != nil {
+		t.Fatal(err)
+	}
+	want, err := Identity([]string{dir}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, cache := range []*DigestCache{nil, {Dir: t.TempDir()}} {
+		got, err := Identity([]string{link}, cache)
+		if err != nil || got != want {
+			t.Fatalf("cache %v: %s, %v; want %s", cache, got, err, want)
+		}
+	}
+}

@@ -18,6 +18,7 @@ import (
 	"github.com/arch-ckpt/arch/pkg/bundle"
 	"github.com/arch-ckpt/arch/pkg/ckpt"
 	"github.com/arch-ckpt/arch/pkg/realrunc"
+	"github.com/arch-ckpt/arch/pkg/runccmd"
 )
 
 // checkpoint handles `runc checkpoint` of an enabled container:
@@ -25,7 +26,7 @@ import (
 //  1. freeze it (containerd already paused it; otherwise ARCH pauses it),
 //  2. dump it with --leave-running into a local staging folder, so that it
 //     stays frozen: nothing runs between the dump and the stop (and, where
-//     it can, with its tasks left stopped: see stopped_dump.go),
+//     it can, with its tasks left stopped: see criuconf.go),
 //  3. commit the dump (and the writable layer) to the store as one archive,
 //     and give the caller's --image-path the same dump,
 //  4. only then kill it; if anything before fails, it is revived, thawed
@@ -36,26 +37,30 @@ func (c *call) checkpoint() (int, bool) {
 	if errors.Is(err, bundle.ErrNoRecord) {
 		return 0, false
 	}
+	// The container is ARCH's (it has a record): whatever ARCH cannot serve
+	// is refused, and the container keeps running. A plain runc checkpoint
+	// would stop it (exit semantics) with its dump nowhere ARCH finds it.
+	refuse := func(why string, err error) (int, bool) {
+		c.failCheckpoint("arch-wrapper: checkpoint refused: "+why+"; the container keeps running", err)
+		return exitArchError, true
+	}
 	if err != nil {
-		c.warn("arch-wrapper: unreadable ARCH record ("+err.Error()+"); plain runc checkpoint", err)
-		return 0, false
+		return refuse("its ARCH record is unreadable ("+err.Error()+")", err)
 	}
 	if c.cfgErr != nil {
-		// A plain runc checkpoint would stop the container (exit semantics)
-		// with its dump nowhere ARCH finds it: refuse, it keeps running.
-		c.failCheckpoint("arch-wrapper: checkpoint refused: the ARCH configuration has errors ("+c.cfgErr.Error()+"); the container keeps running", c.cfgErr)
-		return exitArchError, true
+		return refuse("the ARCH configuration has errors ("+c.cfgErr.Error()+")", c.cfgErr)
+	}
+	if why := unservedCheckpointFlags(c.cmd); why != "" {
+		return refuse(why, nil)
 	}
 	unlock, err := records.Lock(c.root(), c.cmd.ID)
 	if err != nil {
-		c.warn("arch-wrapper: "+err.Error()+"; plain runc checkpoint", err)
-		return 0, false
+		return refuse("cannot lock its ARCH record ("+err.Error()+")", err)
 	}
 	defer unlock()
 	log := c.logger().With().Str("key", rec.Key).Logger()
 	if rec, err = records.Load(c.root(), c.cmd.ID); err != nil {
-		c.warn("arch-wrapper: unreadable ARCH record ("+err.Error()+"); plain runc checkpoint", err)
-		return 0, false
+		return refuse("its ARCH record is unreadable ("+err.Error()+")", err)
 	}
 	if rec.Checkpointing != nil {
 		c.settleCheckpoint(rec, &log)
@@ -95,7 +100,7 @@ func (c *call) checkpoint() (int, bool) {
 		c.failCheckpoint("arch-wrapper: checkpoint: cannot save the record: "+err.Error(), err)
 		return exitArchError, true
 	}
-	manifest, err := c.dumpAndCommit(ctx, r, rec, b, &plan, ph, &log)
+	manifest, err := c.dumpAndCommit(ctx, r, rec, b, st.Pid, &plan, ph, &log)
 	if err != nil {
 		undo()
 		rec.Checkpointing = nil
@@ -111,8 +116,15 @@ func (c *call) checkpoint() (int, bool) {
 		log.Warn().Err(err).Msg("checkpoint: cannot record the committed image")
 	}
 	c.fault(faultCheckpointCommitted)
-	if err := c.stopFrozen(r, st.Pid, ph, &log); err != nil {
-		// The container lives on past its image: the image is stale.
+	switch err := c.stopFrozen(r, st.Pid, ph, &log); {
+	case errors.Is(err, errStillExiting):
+		// SIGKILL was delivered: the container ends, whenever its last
+		// process lets it (D state on a network file system). Its image
+		// is its last state: kept.
+		log.Warn().Err(err).Str("image", manifest.ImageID).Msg("checkpoint: container stopped, image kept; its process is still exiting")
+	case err != nil:
+		// The kill never reached the container: it lives on past its
+		// image, which is stale.
 		c.discardImage(rec, manifest.ImageID, &log)
 		undo()
 		rec.Checkpointing = nil
@@ -131,6 +143,20 @@ func (c *call) checkpoint() (int, bool) {
 	log.Info().Strs("argv", c.argvForLog()).Str("image", manifest.ImageID).
 		Int64("bytes", manifest.Archive.Size).Dict("phases", ph.dict()).Msg("checkpoint committed, container stopped")
 	return 0, true
+}
+
+// unservedCheckpointFlags says why ARCH cannot serve a checkpoint asked
+// with these flags ("" when it can): a lazy or page-server dump leaves the
+// memory elsewhere than the image ARCH commits (and would block until the
+// timeout, waiting for a page client), and a pre-dump is not a final
+// image (its log ends with "Pre-dumping finished", which no commit takes).
+func unservedCheckpointFlags(cmd *runccmd.Command) string {
+	for _, f := range []string{"lazy-pages", "page-server", "pre-dump"} {
+		if _, set := cmd.Get(f); set {
+			return "ARCH does not serve --" + f + " for an enabled container"
+		}
+	}
+	return ""
 }
 
 // failCheckpoint reports a failed checkpoint. Besides runc's --log and
@@ -165,7 +191,7 @@ func (c *call) noteInDumpLog(msg string) {
 }
 
 // dumpAndCommit runs the CRIU dump through runc and commits it.
-func (c *call) dumpAndCommit(ctx context.Context, r *realrunc.Runner, rec *bundle.Record, b *bundle.Bundle, plan *dumpPlan, ph *phases, log *zerolog.Logger) (*ckpt.Manifest, error) {
+func (c *call) dumpAndCommit(ctx context.Context, r *realrunc.Runner, rec *bundle.Record, b *bundle.Bundle, pid int, plan *dumpPlan, ph *phases, log *zerolog.Logger) (*ckpt.Manifest, error) {
 	// The image's fingerprint is computed beside the dump (the layers do
 	// not change); a cached one costs nothing.
 	identity := archspec.IdentifyAsync(b, c.layerCache())
@@ -191,6 +217,7 @@ func (c *call) dumpAndCommit(ctx context.Context, r *realrunc.Runner, rec *bundl
 	dump.Set("image-path", filepath.Join(staging, "checkpoint"))
 	dump.Set("work-path", filepath.Join(staging, "work"))
 	dump.SetBool("leave-running")
+	plan.settleTCP(pid)
 	defer plan.apply(dump, log)()
 	if !plan.leftStopped && rec.Checkpointing.LeftStopped {
 		rec.Checkpointing.LeftStopped = false
@@ -205,12 +232,13 @@ func (c *call) dumpAndCommit(ctx context.Context, r *realrunc.Runner, rec *bundl
 	// dump carries the caller's global flags already: run it without the runner's.
 	dumper := &realrunc.Runner{Path: r.Path, Env: r.Env}
 	dumper.OnStart = c.faultWhenFilled(faultCheckpointDump, filepath.Join(staging, "checkpoint"))
-	if err := dumper.Run(ctx, stdio, dump.Render()...); err != nil {
-		c.copyDumpLog(staging)
+	err = dumper.Run(ctx, stdio, dump.Render()...)
+	c.adoptContainerDumpLog(b, staging, log)
+	c.copyDumpLog(staging)
+	if err != nil {
 		return nil, fmt.Errorf("CRIU dump: %w", err)
 	}
 	ph.done("dump")
-	c.copyDumpLog(staging)
 	if err := arrangeStaging(staging); err != nil {
 		return nil, err
 	}
@@ -289,12 +317,18 @@ func (c *call) thawAfterFailure(r *realrunc.Runner, weFroze bool, pid int, leftS
 }
 
 // stopFrozen kills the still-frozen container and waits until its init
-// process (pid, from runc state) is gone. `runc kill --all` freezes the
+// process (pid, from runc state) is gone. An error wrapping errStillExiting
+// means the kill was delivered and the process has not exited within
+// exitWait; any other, that the container could not be killed. `runc kill --all` freezes the
 // container, signals every process and thaws it, so the SIGKILL lands
 // before any of its code runs again; should the container still be frozen
 // after that (a runc that does not thaw), ARCH thaws it.
 func (c *call) stopFrozen(r *realrunc.Runner, pid int, ph *phases, log *zerolog.Logger) error {
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	wait, linger := exitWait, c.faultArmed(faultCheckpointLinger)
+	if linger {
+		wait = faultLingerWait
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
 	defer cancel()
 	init := procStartTime(pid)
 	if err := r.Run(ctx, realrunc.Stdio{}, "kill", "--all", c.cmd.ID, "KILL"); err != nil {
@@ -305,7 +339,7 @@ func (c *call) stopFrozen(r *realrunc.Runner, pid int, ph *phases, log *zerolog.
 	ph.done("kill")
 	thawAt := time.Now().Add(thawAfter)
 	for {
-		if exited(pid, init) {
+		if exited(pid, init) && !linger {
 			return nil
 		}
 		if !thawAt.IsZero() && time.Now().After(thawAt) {
@@ -316,11 +350,19 @@ func (c *call) stopFrozen(r *realrunc.Runner, pid int, ph *phases, log *zerolog.
 		}
 		select {
 		case <-ctx.Done():
-			return fmt.Errorf("container init %d still alive after SIGKILL: %w", pid, ctx.Err())
+			return fmt.Errorf("%w: container init %d still alive %s after SIGKILL", errStillExiting, pid, wait)
 		case <-time.After(time.Millisecond):
 		}
 	}
 }
+
+// exitWait bounds the wait for a killed container's init to exit.
+var exitWait = 30 * time.Second
+
+// errStillExiting: SIGKILL was delivered, and the container's init has not
+// exited yet (a process in D state, on NFS or EFS): it will, and the
+// checkpoint stands.
+var errStillExiting = errors.New("SIGKILL delivered, process still exiting")
 
 // thawAfter is how long a killed container may take to exit before ARCH
 // thaws it itself: a killed process normally exits in well under a

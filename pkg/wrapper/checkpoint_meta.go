@@ -2,10 +2,10 @@ package wrapper
 
 import (
 	"os"
-
-	"github.com/rs/zerolog"
 	"path/filepath"
 	"time"
+
+	"github.com/rs/zerolog"
 
 	"github.com/arch-ckpt/arch/pkg/archspec"
 	"github.com/arch-ckpt/arch/pkg/bundle"

@@ -80,7 +80,7 @@ func (c *call) create() (int, bool) {
 		c.logger().Warn().Err(err).Msg("create: cannot mark the container for the fast path")
 	}
 	log := c.logger().With().Str("key", rec.Key).Str("store", rec.Store).Logger()
-	if code, restored := c.tryRestore(b, rec, d.ParsedKey()); restored {
+	if code, restored := c.tryRestore(b, rec, d.ParsedKey(), d.WorkDir != ""); restored {
 		return code, true
 	}
 	log.Info().Strs("argv", c.argvForLog()).Msg("create: no usable checkpoint, starting fresh")

@@ -3,8 +3,10 @@ package wrapper
 import (
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/rs/zerolog"
@@ -39,6 +41,19 @@ type dumpPlan struct {
 	leftStopped bool     // the dump leaves the tasks stopped (leave-stopped)
 	tcp         string   // how established TCP connections are dumped: ckpt.TCPClosed, ckpt.TCPEstablished or ""
 	flags       []string // boolean runc checkpoint flags ARCH adds
+}
+
+// settleTCP drops tcp-close from the plan when the container, frozen as
+// process pid, holds no connected TCP socket: CRIU records the option in
+// the image and then requires it at the restore, which only ARCH's own
+// CRIU configuration file can give (a node with /etc/criu/runc.conf, a
+// container with its own org.criu.config could not restore it).
+func (p *dumpPlan) settleTCP(pid int) {
+	if p.tcp != ckpt.TCPClosed || connectedTCP(pid) {
+		return
+	}
+	p.tcp = ""
+	p.lines = slices.DeleteFunc(p.lines, func(l string) bool { return l == "tcp-close" })
 }
 
 // planDump decides the dump's CRIU options.
@@ -79,9 +94,6 @@ func (c *call) planDump(b *bundle.Bundle, log *zerolog.Logger) dumpPlan {
 		p.leftStopped = true
 		p.lines = append(p.lines, "leave-stopped")
 	}
-	if len(p.lines) == 0 {
-		p.conf = ""
-	}
 	return p
 }
 
@@ -94,6 +106,11 @@ func (p *dumpPlan) apply(dump *runccmd.Command, log *zerolog.Logger) (cleanup fu
 		dump.SetBool(f)
 	}
 	if p.conf == "" {
+		return func() {}
+	}
+	if len(p.lines) == 0 {
+		// Nothing to say: no file, not even a stale one.
+		removeCriuConfig(p.conf, log)
 		return func() {}
 	}
 	if err := writeCriuConfig(p.conf, p.lines); err != nil {
@@ -117,7 +134,9 @@ func (c *call) ownCriuConfig(b *bundle.Bundle) string {
 	if err != nil {
 		return ""
 	}
-	if conf := archspec.CriuConfigPath(recPath); conf != "" && b.Spec.Annotations[archspec.AnnotationCriuConfig] == conf {
+	// What runc hands CRIU is what the annotation names, whatever the
+	// node has become since the create.
+	if conf := bundle.CriuConfigFile(recPath); b.Spec.Annotations[archspec.AnnotationCriuConfig] == conf {
 		return conf
 	}
 	return ""
@@ -143,8 +162,9 @@ func (c *call) planRestore(b *bundle.Bundle, m *ckpt.Manifest) (restorePlan, str
 	case ckpt.TCPEstablished:
 		p.flags = []string{"tcp-established"}
 	case ckpt.TCPClosed:
-		if p.conf = c.ownCriuConfig(b); p.conf == "" {
-			return p, "its TCP connections were dumped to be restored closed (CRIU tcp-close), which ARCH can ask of CRIU only through its own CRIU configuration file, and this container has its own org.criu.config or the node has /etc/criu/runc.conf"
+		p.conf = c.ownCriuConfig(b)
+		if why := archspec.NetworkMismatch(m, p.conf != ""); why != "" {
+			return p, why
 		}
 		p.lines = []string{"tcp-close"}
 	}
@@ -152,29 +172,46 @@ func (c *call) planRestore(b *bundle.Bundle, m *ckpt.Manifest) (restorePlan, str
 }
 
 // apply prepares the restore: its flags on the command line, ARCH's CRIU
-// configuration file, and the loopback hook in config.json (kept there: at
-// a fallback create, lo is up already and the hook changes nothing).
+// configuration file, and the loopback hook in config.json. cleanup undoes
+// the last two once runc restore has returned: a fallback create must not
+// depend on the hook, nor a later call read the file.
 func (p *restorePlan) apply(restore *runccmd.Command, b *bundle.Bundle, hook hookRef, log *zerolog.Logger) (cleanup func(), err error) {
+	var undo []func()
+	cleanup = func() {
+		for _, f := range undo {
+			f()
+		}
+	}
 	for _, f := range p.flags {
 		restore.SetBool(f)
 	}
 	if p.loopback {
+		config := filepath.Join(b.Dir, bundle.ConfigName)
 		h := archspec.LoopbackHook(hook.path, hook.config)
-		if _, err := specpatch.PatchFile(filepath.Join(b.Dir, bundle.ConfigName), func(d *specpatch.Doc) error {
+		added, err := specpatch.PatchFile(config, func(d *specpatch.Doc) error {
 			_, err := d.AddHook(archspec.LoopbackStage, h)
 			return err
-		}); err != nil {
+		})
+		if err != nil {
 			return nil, fmt.Errorf("add the loopback hook: %w", err)
 		}
+		if added {
+			undo = append(undo, func() {
+				if _, err := specpatch.PatchFile(config, specpatch.WithoutHooks(archspec.LoopbackStage, hook.path)); err != nil {
+					log.Warn().Err(err).Msg("restore: cannot remove the loopback hook from config.json")
+				}
+			})
+		}
 	}
-	if p.conf == "" {
-		return func() {}, nil
+	if p.conf != "" {
+		if err := writeCriuConfig(p.conf, p.lines); err != nil {
+			cleanup()
+			return nil, fmt.Errorf("write the CRIU configuration: %w", err)
+		}
+		conf := p.conf
+		undo = append(undo, func() { removeCriuConfig(conf, log) })
 	}
-	if err := writeCriuConfig(p.conf, p.lines); err != nil {
-		return nil, fmt.Errorf("write the CRIU configuration: %w", err)
-	}
-	conf := p.conf
-	return func() { removeCriuConfig(conf, log) }, nil
+	return cleanup, nil
 }
 
 // hookRef names the arch-hook binary and the configuration it is given.
@@ -235,4 +272,64 @@ func removeCriuConfig(conf string, log *zerolog.Logger) {
 	if err := os.Remove(conf); err != nil && !os.IsNotExist(err) {
 		log.Error().Err(err).Str("file", conf).Msg("checkpoint: cannot remove the CRIU configuration")
 	}
+}
+
+// adoptContainerDumpLog puts CRIU's dump log where ARCH reads it
+// (staging/work/dump.log) when the container's own CRIU configuration file
+// (its org.criu.config, which overrides runc's options) sent it elsewhere
+// with log-file: a relative name is in CRIU's work folder, as CRIU reads
+// it. Without it, every checkpoint of such a container would fail for want
+// of the proof that the dump finished.
+func (c *call) adoptContainerDumpLog(b *bundle.Bundle, staging string, log *zerolog.Logger) {
+	work := filepath.Join(staging, "work")
+	want := filepath.Join(work, "dump.log")
+	if _, err := os.Lstat(want); err == nil {
+		return
+	}
+	conf := b.Spec.Annotations[archspec.AnnotationCriuConfig]
+	if conf == "" || conf == c.ownCriuConfig(b) {
+		conf = archspec.RuncCriuConfig
+	}
+	name := criuConfigLogFile(conf)
+	if name == "" {
+		return
+	}
+	if !filepath.IsAbs(name) {
+		name = filepath.Join(work, name)
+	}
+	if err := linkOrCopy(name, want); err != nil {
+		log.Warn().Err(err).Str("log_file", name).Msg("checkpoint: cannot take CRIU's log from where the container's CRIU configuration put it")
+		return
+	}
+	log.Info().Str("log_file", name).Str("criu_config", conf).Msg("checkpoint: CRIU's log taken from where the container's CRIU configuration put it")
+}
+
+// criuConfigLogFile returns the log-file a CRIU configuration file names
+// ("" for none, or no file). CRIU reads one option per line, without its
+// leading dashes, its value after a space or "=".
+func criuConfigLogFile(conf string) string {
+	f, err := os.Open(conf)
+	if err != nil {
+		return ""
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, 1<<20))
+	if err != nil {
+		return ""
+	}
+	name := ""
+	for _, line := range strings.Split(string(data), "\n") {
+		line = strings.TrimSpace(line)
+		if i := strings.IndexByte(line, '#'); i >= 0 {
+			line = strings.TrimSpace(line[:i])
+		}
+		opt, val, ok := strings.Cut(strings.TrimLeft(line, "-"), "=")
+		if !ok {
+			opt, val, _ = strings.Cut(strings.TrimLeft(line, "-"), " ")
+		}
+		if strings.TrimSpace(opt) == "log-file" {
+			name = strings.Trim(strings.TrimSpace(val), `"'`)
+		}
+	}
+	return name
 }

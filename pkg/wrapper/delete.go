@@ -32,6 +32,17 @@ func (c *call) delete() (int, bool) {
 			}
 		}
 	}
+	if c.cmd.Bool("force") {
+		// delete --force of a live container freezes it to kill it:
+		// serialized against execs like a pause (serialize.go).
+		ctx, cancel := context.WithTimeout(context.Background(), lockWait)
+		locks, err := records.FreezeLock(ctx, c.root(), c.cmd.ID)
+		cancel()
+		if err != nil {
+			c.logger().Warn().Err(err).Msg("delete: cannot take the freeze lock; deleting unserialized")
+		}
+		defer closeFiles(locks)
+	}
 	// The caller's exact arguments, stdio and fds: only ARCH's cleanup follows.
 	r := &realrunc.Runner{Path: c.runc, Env: c.env}
 	err = r.Run(context.Background(), realrunc.Inherit(), c.argv[1:]...)

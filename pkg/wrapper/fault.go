@@ -25,12 +25,19 @@ const (
 	faultCheckpointArchived  = "checkpoint:archived"  // archive renamed, manifest not yet
 	faultCheckpointCommitted = "checkpoint:committed" // manifest renamed, container not stopped
 	faultCheckpointStopped   = "checkpoint:stopped"   // container stopped, record not updated
-	faultRestoreUnpack       = "restore:unpack"       // while the image is unpacked
-	faultRestoreApplied      = "restore:applied"      // files applied, runc restore not started
-	faultRestoreRunc         = "restore:runc"         // while runc restore runs
+	// faultCheckpointLinger does not kill the wrapper: the killed
+	// container's init is seen alive for faultLingerWait, as a process in D
+	// state on a network file system is.
+	faultCheckpointLinger = "checkpoint:linger"
+	faultRestoreUnpack    = "restore:unpack"  // while the image is unpacked
+	faultRestoreApplied   = "restore:applied" // files applied, runc restore not started
+	faultRestoreRunc      = "restore:runc"    // while runc restore runs
 )
 
 func (c *call) faultArmed(stage string) bool { return c.getenv(EnvFault) == stage }
+
+// faultLingerWait replaces exitWait under faultCheckpointLinger.
+const faultLingerWait = 2 * time.Second
 
 // fault kills the wrapper if stage is armed (and, with EnvFaultOnce, has
 // not fired yet).

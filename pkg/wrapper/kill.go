@@ -1,7 +1,9 @@
 package wrapper
 
 import (
+	"context"
 	"errors"
+	"os"
 	"strings"
 
 	"github.com/arch-ckpt/arch/pkg/bundle"
@@ -16,7 +18,8 @@ var terminating = map[string]bool{
 }
 
 // kill notes, for an enabled container, that the caller asked it to stop,
-// then hands the call to runc unchanged. A container stopped that way (an
+// then hands the call to runc unchanged (a kill --all under the freeze
+// locks). A container stopped that way (an
 // eviction, a drain, a cancel) has not finished: the poststop hook keeps
 // the image it was restored from, for the next create.
 func (c *call) kill() (int, bool) {
@@ -26,6 +29,13 @@ func (c *call) kill() (int, bool) {
 	}
 	if terminating[sig] {
 		c.markStopRequested()
+	}
+	if c.cmd.Bool("all") && c.enabled() {
+		// runc kill --all freezes the container to signal every process:
+		// serialized against execs like a pause (serialize.go).
+		return c.passthroughLocked(func(ctx context.Context) ([]*os.File, error) {
+			return c.records().FreezeLock(ctx, c.root(), c.cmd.ID)
+		})
 	}
 	return 0, false
 }

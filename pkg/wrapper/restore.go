@@ -18,10 +18,11 @@ import (
 )
 
 // tryRestore turns the create into a restore when the workload's key has a
-// valid image that fits this container. restored is false when the caller
+// valid image that fits this container and may be restored again (shared:
+// the container has a shared work dir; see archspec.ReuseRefusal). restored is false when the caller
 // must run the original create; everything ARCH did for the attempt has
 // then been undone.
-func (c *call) tryRestore(b *bundle.Bundle, rec *bundle.Record, key ckpt.Key) (code int, restored bool) {
+func (c *call) tryRestore(b *bundle.Bundle, rec *bundle.Record, key ckpt.Key, shared bool) (code int, restored bool) {
 	log := c.logger().With().Str("key", rec.Key).Logger()
 	ph := newPhases()
 	store, err := c.openStore(rec.Store)
@@ -40,6 +41,15 @@ func (c *call) tryRestore(b *bundle.Bundle, rec *bundle.Record, key ckpt.Key) (c
 	defer img.Close()
 	m := img.Manifest
 	log = log.With().Str("image", m.ImageID).Logger()
+	if reason, discard := archspec.ReuseRefusal(img.Restored, shared, c.cfg.MaxRestoreAttempts, c.cfg.ReuseRestoredImages); reason != "" {
+		if discard {
+			if _, err := store.RemoveIfCurrent(key, m.ImageID); err != nil {
+				log.Error().Err(err).Msg("restore: cannot discard the image")
+			}
+		}
+		log.Warn().Str("reason", reason).Bool("discarded", discard).Msg("restore: not restoring this image, starting fresh")
+		return 0, false
+	}
 	ph.done("open")
 	if reason := archspec.ProcessMismatch(m, b); reason != "" {
 		log.Warn().Str("reason", reason).Msg("restore: checkpoint image does not fit this container, starting fresh")

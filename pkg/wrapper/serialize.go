@@ -32,13 +32,24 @@ func (c *call) serializedExec() (int, bool) {
 	})
 }
 
+// serializedPause runs the caller's pause of an enabled container under
+// the freeze locks, as a child of the wrapper so that a freeze runc gives
+// up on is retried (freeze_retry.go), within checkpoint_timeout.
 func (c *call) serializedPause() (int, bool) {
 	if !c.enabled() {
 		return 0, false
 	}
-	return c.passthroughLocked(func(ctx context.Context) ([]*os.File, error) {
-		return c.records().FreezeLock(ctx, c.root(), c.cmd.ID)
-	})
+	lockCtx, cancel := context.WithTimeout(context.Background(), lockWait)
+	defer cancel()
+	locks, err := c.records().FreezeLock(lockCtx, c.root(), c.cmd.ID)
+	if err != nil {
+		c.logger().Warn().Err(err).Msg("pause: cannot take the freeze lock; passing to runc unserialized")
+		return 0, false
+	}
+	defer closeFiles(locks)
+	ctx, cancelPause := context.WithTimeout(context.Background(), c.cfg.CheckpointTimeout)
+	defer cancelPause()
+	return c.runcPause(ctx), true
 }
 
 // passthroughLocked takes the locks (waiting at most lockWait) and
@@ -62,12 +73,8 @@ func (c *call) freeze(ctx context.Context, r *realrunc.Runner) error {
 	if err != nil {
 		return err
 	}
-	defer func() {
-		for _, f := range locks {
-			f.Close()
-		}
-	}()
-	return r.Run(ctx, realrunc.Stdio{}, "pause", c.cmd.ID)
+	defer closeFiles(locks)
+	return c.pauseRetrying(ctx, r, nil)
 }
 
 // enabled reports whether ARCH has a record of the container.

@@ -40,6 +40,9 @@ type call struct {
 	log     zerolog.Logger
 	logOpen bool
 	closers []func() error
+	// freezeCall is this call's number among those that froze the
+	// container, for EnvFreezeFails (0: not counted yet).
+	freezeCall int
 }
 
 // Main runs the wrapper and returns the exit status. On the pass-through

@@ -1,0 +1,149 @@
+package wrapper
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/arch-ckpt/arch/pkg/realrunc"
+)
+
+// runc's cgroup freezer gives up when the container's tasks do not reach
+// FROZEN in its window ("unable to freeze"): on a loaded machine, with
+// fsyncs stalling the workload, that is not rare. runc thaws the container
+// again, so a failed attempt leaves it running as it was; another attempt
+// a moment later usually succeeds. ARCH retries, with a growing pause,
+// until the checkpoint's deadline: in a spot drain a container whose
+// freeze failed once would otherwise lose its progress.
+
+// freezeBackoff bounds the pause between two freeze attempts.
+const (
+	freezeBackoffMin = 50 * time.Millisecond
+	freezeBackoffMax = 2 * time.Second
+)
+
+// errFreezeFailed is the marker of a pause that runc gave up on.
+var errFreezeFailed = errors.New("unable to freeze")
+
+// pauseRetrying runs `runc pause` until it succeeds, fails for another
+// reason than the freezer's, or ctx ends. Each attempt's output goes to
+// the attempt's own buffer; the last attempt's is copied to out (the
+// caller's stderr, for a caller's pause), and every failed one is logged.
+// The freeze locks must be held.
+func (c *call) pauseRetrying(ctx context.Context, r *realrunc.Runner, out io.Writer) error {
+	pause := freezeBackoffMin
+	for attempt := 1; ; attempt++ {
+		var buf bytes.Buffer
+		err := c.pauseOnce(ctx, r, &buf, attempt)
+		if err == nil || !freezeFailed(err, buf.String()) || ctx.Err() != nil {
+			if out != nil {
+				out.Write(buf.Bytes())
+			}
+			if err != nil && freezeFailed(err, buf.String()) {
+				err = fmt.Errorf("%w after %d attempts: %w", errFreezeFailed, attempt, err)
+			}
+			return err
+		}
+		c.logger().Warn().Int("attempt", attempt).Str("runc", strings.TrimSpace(lastLine(buf.String()))).
+			Dur("retry_in", pause).Msg("pause: runc could not freeze the container; it runs on, trying again")
+		t := time.NewTimer(pause)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			if out != nil {
+				out.Write(buf.Bytes())
+			}
+			return fmt.Errorf("%w after %d attempts: %w", errFreezeFailed, attempt, err)
+		case <-t.C:
+		}
+		pause = min(2*pause, freezeBackoffMax)
+	}
+}
+
+// pauseOnce is one `runc pause` (or an injected freeze failure: see
+// faultFreeze).
+func (c *call) pauseOnce(ctx context.Context, r *realrunc.Runner, out io.Writer, attempt int) error {
+	if c.freezeFaultFires(attempt) {
+		fmt.Fprintf(out, "time=%q level=error msg=\"unable to freeze\" (injected: %s)\n", time.Now().Format(time.RFC3339), EnvFreezeFails)
+		return &realrunc.ExitError{Args: []string{"pause", c.cmd.ID}, Code: 1}
+	}
+	return r.Run(ctx, realrunc.Stdio{Stdout: out, Stderr: out}, "pause", c.cmd.ID)
+}
+
+// freezeFailed reports whether a pause failed in runc's freezer (its
+// message, on stderr and in --log, says "unable to freeze").
+func freezeFailed(err error, output string) bool {
+	var ee *realrunc.ExitError
+	return errors.As(err, &ee) && strings.Contains(output, "unable to freeze")
+}
+
+func lastLine(s string) string {
+	s = strings.TrimSpace(s)
+	if i := strings.LastIndexByte(s, '\n'); i >= 0 {
+		return s[i+1:]
+	}
+	return s
+}
+
+// EnvFreezeFails, for the fault-injection tests (docs/faults.md), makes
+// freeze attempts fail as runc's "unable to freeze" does: "N" fails the
+// first N attempts of every checkpoint's or pause's freeze; "calls:N"
+// fails every attempt of the first N calls that freeze a container (so
+// that whole checkpoints fail, for checkpoint-all's retries). Unset in
+// production.
+const EnvFreezeFails = "ARCH_TEST_FREEZE_FAILS"
+
+// freezeFaultFires reports whether attempt should fail by injection.
+func (c *call) freezeFaultFires(attempt int) bool {
+	v := c.getenv(EnvFreezeFails)
+	if v == "" {
+		return false
+	}
+	var n int
+	if _, err := fmt.Sscanf(v, "calls:%d", &n); err == nil {
+		return c.faultCall() <= n
+	}
+	if _, err := fmt.Sscanf(v, "%d", &n); err != nil {
+		return false
+	}
+	return attempt <= n
+}
+
+// faultCall numbers this call among the calls that froze the container
+// (a counter file beside its record), counting once per call.
+func (c *call) faultCall() int {
+	if c.freezeCall > 0 {
+		return c.freezeCall
+	}
+	c.freezeCall = 1 << 30
+	p, err := c.records().Path(c.root(), c.cmd.ID)
+	if err != nil {
+		return c.freezeCall
+	}
+	data, _ := os.ReadFile(p + ".freezefaults")
+	var n int
+	fmt.Sscanf(string(data), "%d", &n)
+	n++
+	if os.WriteFile(p+".freezefaults", []byte(fmt.Sprint(n)), 0o600) == nil {
+		c.freezeCall = n
+	}
+	return c.freezeCall
+}
+
+// runcPause is the caller's `runc pause` of an enabled container, under
+// the freeze locks, retried like ARCH's own (runc runs as a child for it,
+// not in the wrapper's place). Its exit status and output are runc's last
+// attempt's.
+func (c *call) runcPause(ctx context.Context) int {
+	r := &realrunc.Runner{Path: c.runc, Env: c.env, Global: c.cmd.RenderGlobal()}
+	err := c.pauseRetrying(ctx, r, os.Stderr)
+	if err != nil {
+		c.logger().Warn().Err(err).Strs("argv", c.argvForLog()).Msg("pause failed")
+	}
+	return exitCode(err)
+}
