@@ -9,6 +9,19 @@ import (
 	"testing"
 )
 
+// createdEnabled creates the enabled container c1 through the wrapper,
+// over a fake runc running body, and returns the node, the fake and the
+// wrapper's environment.
+func createdEnabled(t *testing.T, body string) (node, *fakeRunc, []string) {
+	t.Helper()
+	n := newNode(t, "")
+	f := newFakeRunc(t, body)
+	b := bundle(t, "ARCH_ENABLE=1")
+	env := []string{"ARCH_CONFIG=" + n.conf, "ARCH_RUNC=" + f.path}
+	run(t, env, createArgs(filepath.Join(b, "log.json"), b, "c1")...)
+	return n, f, env
+}
+
 func createArgs(runcLog, b, id string) []string {
 	return []string{"--root", "/run/containerd/runc/default", "--log", runcLog, "--log-format", "json",
 		"create", "--bundle", b, "--pid-file", b + "/init.pid", id}
@@ -91,11 +104,7 @@ func TestEnabledCreateInjectsTheHookOnceAndRecords(t *testing.T) {
 }
 
 func TestStartAndResumeAreAnsweredOnceWhenMarked(t *testing.T) {
-	n := newNode(t, "")
-	f := newFakeRunc(t, "")
-	b := bundle(t, "ARCH_ENABLE=1")
-	env := []string{"ARCH_CONFIG=" + n.conf, "ARCH_RUNC=" + f.path}
-	run(t, env, createArgs(filepath.Join(b, "log.json"), b, "c1")...)
+	n, f, env := createdEnabled(t, "")
 	recs, _ := filepath.Glob(filepath.Join(n.state, "containers", "*", "c1.json"))
 	var rec map[string]any
 	json.Unmarshal([]byte(readFile(t, recs[0])), &rec)
@@ -120,11 +129,7 @@ func TestStartAndResumeAreAnsweredOnceWhenMarked(t *testing.T) {
 }
 
 func TestDeleteForgetsTheContainer(t *testing.T) {
-	n := newNode(t, "")
-	f := newFakeRunc(t, `[ "$3" = state ] && exit 1; exit 0`)
-	b := bundle(t, "ARCH_ENABLE=1")
-	env := []string{"ARCH_CONFIG=" + n.conf, "ARCH_RUNC=" + f.path}
-	run(t, env, createArgs(filepath.Join(b, "log.json"), b, "c1")...)
+	n, f, env := createdEnabled(t, `[ "$3" = state ] && exit 1; exit 0`)
 	argv := []string{"--root", "/run/containerd/runc/default", "delete", "c1"}
 	if res := run(t, env, argv...); res != (result{}) {
 		t.Fatalf("delete: %+v", res)
@@ -259,11 +264,7 @@ func TestContainerIDThatIsAPathEscapesNothing(t *testing.T) {
 // broken is refused: plain runc would stop the container (exit semantics)
 // with its dump nowhere ARCH finds it.
 func TestCheckpointRefusedWhileTheConfigurationIsBroken(t *testing.T) {
-	n := newNode(t, "")
-	f := newFakeRunc(t, "")
-	b := bundle(t, "ARCH_ENABLE=1")
-	env := []string{"ARCH_CONFIG=" + n.conf, "ARCH_RUNC=" + f.path}
-	run(t, env, createArgs(filepath.Join(b, "log.json"), b, "c1")...)
+	n, f, env := createdEnabled(t, "")
 	before := len(f.calls(t))
 	data, _ := os.ReadFile(n.conf)
 	os.WriteFile(n.conf, append(data, []byte("not a config line\n")...), 0o644)
@@ -298,11 +299,7 @@ func TestCheckpointRefusedWhenARCHCannotServeIt(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			n := newNode(t, "")
-			f := newFakeRunc(t, "")
-			b := bundle(t, "ARCH_ENABLE=1")
-			env := []string{"ARCH_CONFIG=" + n.conf, "ARCH_RUNC=" + f.path}
-			run(t, env, createArgs(filepath.Join(b, "log.json"), b, "c1")...)
+			n, f, env := createdEnabled(t, "")
 			before := len(f.calls(t))
 			if tc.breakR {
 				recs, _ := filepath.Glob(filepath.Join(n.state, "containers", "*", "c1.json"))

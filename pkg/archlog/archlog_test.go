@@ -2,6 +2,8 @@ package archlog
 
 import (
 	"encoding/json"
+	"github.com/rs/zerolog"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -35,10 +37,50 @@ func TestRuncErrorIsWhatContainerdDecodes(t *testing.T) {
 	}
 }
 
+// TestOpenUnwritablePathDiscards: a log that cannot be opened discards
+// everything, silently: nothing reaches stdout or stderr (they are
+// containerd's and the container's), nothing is created, and closing works.
 func TestOpenUnwritablePathDiscards(t *testing.T) {
-	l, c := Open("/proc/nonexistent/arch.log", "info", "test")
-	l.Info().Msg("goes nowhere")
-	c.Close()
+	blocker := filepath.Join(t.TempDir(), "a-file")
+	if err := os.WriteFile(blocker, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{"/proc/nonexistent/arch.log", filepath.Join(blocker, "arch.log"), ""} {
+		out := captureStdio(t, func() {
+			l, c := Open(p, "info", "test")
+			if l.GetLevel() != zerolog.Disabled {
+				t.Errorf("%q: the logger is not a discarding one (level %v)", p, l.GetLevel())
+			}
+			l.Error().Msg("goes nowhere")
+			if err := c.Close(); err != nil {
+				t.Errorf("%q: close: %v", p, err)
+			}
+		})
+		if out != "" {
+			t.Fatalf("%q: printed %q", p, out)
+		}
+	}
+	if st, err := os.Stat(blocker); err != nil || st.IsDir() || st.Size() != 0 {
+		t.Fatalf("the blocking file changed: %v, %v", st, err)
+	}
+}
+
+// captureStdio runs f with stdout and stderr going to a pipe, and returns
+// what was written there.
+func captureStdio(t *testing.T, f func()) string {
+	t.Helper()
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	oldOut, oldErr := os.Stdout, os.Stderr
+	os.Stdout, os.Stderr = w, w
+	f()
+	os.Stdout, os.Stderr = oldOut, oldErr
+	w.Close()
+	data, _ := io.ReadAll(r)
+	r.Close()
+	return string(data)
 }
 
 func TestOpenWritesJSONLines(t *testing.T) {

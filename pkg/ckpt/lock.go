@@ -121,10 +121,16 @@ func (s *Store) stillCurrent(key Key, dir *saferoot.Dir, f *os.File) bool {
 	return root.SameAs(key.Folder(), dir)
 }
 
+// lockWaitHook, set by tests only, is called once when a Lock starts
+// waiting for f, the lock file it opened: the point the tests order their
+// events by.
+var lockWaitHook func(f *os.File)
+
 // flock takes an exclusive flock on f, polling until ctx is done when wait
 // is set, or failing with ErrBusy at once otherwise.
 func flock(ctx context.Context, f *os.File, wait bool) error {
 	pause := lockPollMin
+	waiting := false
 	for {
 		err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB)
 		switch {
@@ -137,6 +143,10 @@ func flock(ctx context.Context, f *os.File, wait bool) error {
 		case !wait:
 			return ErrBusy
 		}
+		if !waiting && lockWaitHook != nil {
+			lockWaitHook(f)
+		}
+		waiting = true
 		t := time.NewTimer(pause)
 		select {
 		case <-ctx.Done():

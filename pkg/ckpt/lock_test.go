@@ -1,15 +1,24 @@
 package ckpt
 
 import (
-	"github.com/arch-ckpt/arch/pkg/saferoot"
-
 	"context"
 	"errors"
 	"os"
 	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/arch-ckpt/arch/pkg/saferoot"
 )
+
+// waitingLocks makes every Lock that starts waiting say so on the returned
+// channel (until the test ends).
+func waitingLocks(t *testing.T) <-chan struct{} {
+	ch := make(chan struct{}, 8)
+	lockWaitHook = func(*os.File) { ch <- struct{}{} }
+	t.Cleanup(func() { lockWaitHook = nil })
+	return ch
+}
 
 func TestLockExcludesAndWaits(t *testing.T) {
 	s := newTestStore(t)
@@ -26,6 +35,7 @@ func TestLockExcludesAndWaits(t *testing.T) {
 		t.Fatalf("Lock with a deadline: err = %v, want DeadlineExceeded", err)
 	}
 
+	waiting := waitingLocks(t)
 	got := make(chan error)
 	go func() {
 		u, err := s.Lock(context.Background(), key)
@@ -37,7 +47,7 @@ func TestLockExcludesAndWaits(t *testing.T) {
 	select {
 	case err := <-got:
 		t.Fatalf("second Lock returned while the first was held: %v", err)
-	case <-time.After(30 * time.Millisecond):
+	case <-waiting:
 	}
 	unlock()
 	if err := <-got; err != nil {
@@ -50,6 +60,7 @@ func TestLockStartsOverWhenTheFolderWasRemoved(t *testing.T) {
 	key := mustKey(t, "default/c1")
 	unlock, err := s.Lock(context.Background(), key)
 	must(t, err)
+	waiting := waitingLocks(t)
 	got := make(chan error)
 	go func() {
 		u, err := s.Lock(context.Background(), key)
@@ -62,7 +73,7 @@ func TestLockStartsOverWhenTheFolderWasRemoved(t *testing.T) {
 		}
 		got <- err
 	}()
-	time.Sleep(20 * time.Millisecond) // let it open the old lock file and wait
+	<-waiting // it opened the old lock file and waits on it
 	// What GC does to an empty key folder, lock held.
 	must(t, os.Remove(filepath.Join(s.keyDir(key), lockFile)))
 	must(t, os.Remove(s.keyDir(key)))

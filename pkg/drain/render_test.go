@@ -186,3 +186,21 @@ func TestFormatSize(t *testing.T) {
 		}
 	}
 }
+
+func TestTableShowsTheAttempts(t *testing.T) {
+	var buf strings.Builder
+	rep := &Report{Parallel: 1, Results: []Result{
+		{Namespace: "e2e", ID: "a", State: Checkpointed, ImageID: "img", Attempts: 2},
+		{Namespace: "e2e", ID: "b", State: Failed, Reason: "unable to freeze", Attempts: 3},
+		{Namespace: "e2e", ID: "c", State: Checkpointed, ImageID: "img2", Attempts: 1},
+	}}
+	if err := WriteTable(&buf, rep); err != nil {
+		t.Fatal(err)
+	}
+	out := buf.String()
+	for _, want := range []string{"(image img, attempt 2)", "FAILED after 3 attempts: unable to freeze", "(image img2)"} {
+		if !strings.Contains(out, want) {
+			t.Fatalf("table lacks %q:\n%s", want, out)
+		}
+	}
+}

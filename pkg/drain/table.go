@@ -45,10 +45,17 @@ func WriteTable(w io.Writer, r *Report) error {
 
 // resultText is the RESULT column.
 func resultText(r Result) string {
+	attempts := ""
+	if r.Attempts > 1 {
+		attempts = fmt.Sprintf(", attempt %d", r.Attempts)
+	}
 	switch r.State {
 	case Checkpointed:
-		return "checkpointed (image " + r.ImageID + ")"
+		return "checkpointed (image " + r.ImageID + attempts + ")"
 	case Failed:
+		if attempts != "" {
+			return fmt.Sprintf("FAILED after %d attempts: %s", r.Attempts, oneLine(r.Reason, 300))
+		}
 		return "FAILED: " + oneLine(r.Reason, 300)
 	case Skipped:
 		return "skipped: " + r.Reason

@@ -60,18 +60,25 @@ func Start(address, ns, id string) (*Watch, error) {
 // Wait returns the exit status of the watched container's task from its
 // delete event, within timeout.
 func (w *Watch) Wait(timeout time.Duration) (int, error) {
+	return waitForDelete(w.events, w.errs, w.id, timeout)
+}
+
+// waitForDelete reads decoded events until the delete event of container
+// id's init task: the delete of an exec process (its ID is the exec's) and
+// the events of other containers are skipped.
+func waitForDelete(events <-chan any, errs <-chan error, id string, timeout time.Duration) (int, error) {
 	t := time.NewTimer(timeout)
 	defer t.Stop()
 	for {
 		select {
-		case e, ok := <-w.events:
+		case e, ok := <-events:
 			if !ok {
 				return 0, fmt.Errorf("%w: the subscription ended", ErrNoEvent)
 			}
-			if d, ok := e.(*apievents.TaskDelete); ok && d.ContainerID == w.id && (d.ID == "" || d.ID == w.id) {
+			if d, ok := e.(*apievents.TaskDelete); ok && d.ContainerID == id && (d.ID == "" || d.ID == id) {
 				return int(d.ExitStatus), nil
 			}
-		case err := <-w.errs:
+		case err := <-errs:
 			if err != nil {
 				return 0, fmt.Errorf("%w: %w", ErrNoEvent, err)
 			}

@@ -162,12 +162,17 @@ func refuses(t *testing.T, testdata, name string, cases map[string]string, insta
 	for file, want := range cases {
 		t.Run(file, func(t *testing.T) {
 			path := filepath.Join(t.TempDir(), name)
-			orig, _ := os.ReadFile(filepath.Join(testdata, file))
+			orig, err := os.ReadFile(filepath.Join(testdata, file))
+			must(t, err)
+			if len(orig) == 0 {
+				t.Fatalf("testdata %s is empty", file)
+			}
 			must(t, os.WriteFile(path, orig, 0o644))
 			if err := install(path); err == nil || !strings.Contains(err.Error(), want) {
 				t.Fatalf("err = %v, want %q", err, want)
 			}
-			got, _ := os.ReadFile(path)
+			got, err := os.ReadFile(path)
+			must(t, err)
 			if !bytes.Equal(got, orig) || len(names(t, filepath.Dir(path))) != 1 {
 				t.Error("file touched")
 			}
