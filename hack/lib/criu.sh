@@ -23,7 +23,9 @@ trial_dump() {
   local criu=$1 dir=$2 envline=$3 pid i rc=0
   shift 3
   setsid -f "$@" </dev/null >/dev/null 2>&1
-  for i in $(seq 50); do [ -s "$dir/pid" ] && break; sleep 0.1; done
+  # a loaded machine may take seconds to start it; the programs end by
+  # themselves (sleep 300) if it never shows up
+  for i in $(seq 300); do [ -s "$dir/pid" ] && break; sleep 0.1; done
   pid=$(cat "$dir/pid" 2>/dev/null) || return 2
   # shellcheck disable=SC2086 # envline is one or two words on purpose
   env $envline timeout 20 "$criu" dump -t "$pid" -D "$dir" --shell-job -o dump.log >/dev/null 2>&1 || rc=$?

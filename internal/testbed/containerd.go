@@ -6,6 +6,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -244,7 +245,7 @@ func installRuntime(t testing.TB, hook, config, wrapper string) {
 		t.Fatalf("testbed: arch-hook install --containerd: %v\n%s", err, out)
 	}
 	data, err := os.ReadFile(config)
-	if err != nil || !strings.Contains(string(data), wrapper) {
+	if err != nil || !strings.Contains(string(data), "BinaryName = "+strconv.Quote(wrapper)+"\n") {
 		t.Fatalf("testbed: arch-hook install --containerd left no BinaryName %s in %s (%v):\n%s", wrapper, config, err, data)
 	}
 }
