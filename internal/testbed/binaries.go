@@ -66,10 +66,11 @@ func buildBinaries() (Bins, string, error) {
 	tempDirs.paths = append(tempDirs.paths, dir)
 	tempDirs.Unlock()
 	b := Bins{Wrapper: filepath.Join(dir, "arch-wrapper"), Hook: filepath.Join(dir, "arch-hook")}
-	// The Makefile holds the one build recipe (cgo, static, tags).
+	// The Makefile holds the one build recipe (cgo, static, tags); the
+	// test bed's wrapper has the fault points (docs/faults.md).
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, "make", "-s", "build", "BIN="+dir)
+	cmd := exec.CommandContext(ctx, "make", "-s", "build", "BIN="+dir, "TAGS=archfault")
 	cmd.Dir = root
 	cmd.Env = append(os.Environ(), "PATH="+filepath.Join(runtime.GOROOT(), "bin")+":"+os.Getenv("PATH"))
 	if msg, err := cmd.CombinedOutput(); err != nil {

@@ -1,9 +1,19 @@
+//go:build archfault
+
+// The fault points, compiled only into test builds (`go build -tags
+// archfault`, as the e2e test bed builds): `make build`, what ships, has
+// none of this (fault_off.go).
+
 package wrapper
 
 import (
+	"fmt"
+	"io"
 	"os"
 	"syscall"
 	"time"
+
+	"github.com/arch-ckpt/arch/pkg/realrunc"
 )
 
 // EnvFault arms a fault point for the fault-injection tests (docs/faults.md):
@@ -17,27 +27,10 @@ const EnvFault = "ARCH_TEST_FAULT"
 // create that file, so it fires once per test and the node then recovers.
 const EnvFaultOnce = "ARCH_TEST_FAULT_ONCE"
 
-// The stages a fault can be armed at.
-const (
-	faultCheckpointFrozen    = "checkpoint:frozen"    // container frozen, dump not started
-	faultCheckpointDump      = "checkpoint:dump"      // while CRIU writes the dump
-	faultCheckpointArchive   = "checkpoint:archive"   // while the archive is written
-	faultCheckpointArchived  = "checkpoint:archived"  // archive renamed, manifest not yet
-	faultCheckpointCommitted = "checkpoint:committed" // manifest renamed, container not stopped
-	faultCheckpointStopped   = "checkpoint:stopped"   // container stopped, record not updated
-	// faultCheckpointLinger does not kill the wrapper: the killed
-	// container's init is seen alive for faultLingerWait, as a process in D
-	// state on a network file system is.
-	faultCheckpointLinger = "checkpoint:linger"
-	faultRestoreUnpack    = "restore:unpack"  // while the image is unpacked
-	faultRestoreApplied   = "restore:applied" // files applied, runc restore not started
-	faultRestoreRunc      = "restore:runc"    // while runc restore runs
-)
+// FaultInjection reports whether this build has fault points.
+const FaultInjection = true
 
 func (c *call) faultArmed(stage string) bool { return c.getenv(EnvFault) == stage }
-
-// faultLingerWait replaces exitWait under faultCheckpointLinger.
-const faultLingerWait = 2 * time.Second
 
 // fault kills the wrapper if stage is armed (and, with EnvFaultOnce, has
 // not fired yet).
@@ -88,4 +81,59 @@ func (c *call) firstFault() bool {
 	}
 	f.Close()
 	return true
+}
+
+// EnvFreezeFails, for the fault-injection tests (docs/faults.md), makes
+// freeze attempts fail as runc's "unable to freeze" does: "N" fails the
+// first N attempts of every checkpoint's or pause's freeze; "calls:N"
+// fails every attempt of the first N calls that freeze a container (so
+// that whole checkpoints fail, for checkpoint-all's retries). Unset in
+// production.
+const EnvFreezeFails = "ARCH_TEST_FREEZE_FAILS"
+
+// injectedFreezeFailure fails attempt as runc's freezer does, when
+// EnvFreezeFails says so, or returns nil.
+func (c *call) injectedFreezeFailure(attempt int, out io.Writer) error {
+	if !c.freezeFaultFires(attempt) {
+		return nil
+	}
+	fmt.Fprintf(out, "time=%q level=error msg=\"unable to freeze\" (injected: %s)\n", time.Now().Format(time.RFC3339), EnvFreezeFails)
+	return &realrunc.ExitError{Args: []string{"pause", c.cmd.ID}, Code: 1}
+}
+
+// freezeFaultFires reports whether attempt should fail by injection.
+func (c *call) freezeFaultFires(attempt int) bool {
+	v := c.getenv(EnvFreezeFails)
+	if v == "" {
+		return false
+	}
+	var n int
+	if _, err := fmt.Sscanf(v, "calls:%d", &n); err == nil {
+		return c.faultCall() <= n
+	}
+	if _, err := fmt.Sscanf(v, "%d", &n); err != nil {
+		return false
+	}
+	return attempt <= n
+}
+
+// faultCall numbers this call among the calls that froze the container
+// (a counter file beside its record), counting once per call.
+func (c *call) faultCall() int {
+	if c.freezeCall > 0 {
+		return c.freezeCall
+	}
+	c.freezeCall = 1 << 30
+	p, err := c.records().Path(c.root(), c.cmd.ID)
+	if err != nil {
+		return c.freezeCall
+	}
+	data, _ := os.ReadFile(p + ".freezefaults")
+	var n int
+	fmt.Sscanf(string(data), "%d", &n)
+	n++
+	if os.WriteFile(p+".freezefaults", []byte(fmt.Sprint(n)), 0o600) == nil {
+		c.freezeCall = n
+	}
+	return c.freezeCall
 }

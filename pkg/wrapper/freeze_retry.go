@@ -65,12 +65,11 @@ func (c *call) pauseRetrying(ctx context.Context, r *realrunc.Runner, out io.Wri
 	}
 }
 
-// pauseOnce is one `runc pause` (or an injected freeze failure: see
-// faultFreeze).
+// pauseOnce is one `runc pause` (or, in a test build, an injected freeze
+// failure).
 func (c *call) pauseOnce(ctx context.Context, r *realrunc.Runner, out io.Writer, attempt int) error {
-	if c.freezeFaultFires(attempt) {
-		fmt.Fprintf(out, "time=%q level=error msg=\"unable to freeze\" (injected: %s)\n", time.Now().Format(time.RFC3339), EnvFreezeFails)
-		return &realrunc.ExitError{Args: []string{"pause", c.cmd.ID}, Code: 1}
+	if err := c.injectedFreezeFailure(attempt, out); err != nil {
+		return err
 	}
 	return r.Run(ctx, realrunc.Stdio{Stdout: out, Stderr: out}, "pause", c.cmd.ID)
 }
@@ -88,51 +87,6 @@ func lastLine(s string) string {
 		return s[i+1:]
 	}
 	return s
-}
-
-// EnvFreezeFails, for the fault-injection tests (docs/faults.md), makes
-// freeze attempts fail as runc's "unable to freeze" does: "N" fails the
-// first N attempts of every checkpoint's or pause's freeze; "calls:N"
-// fails every attempt of the first N calls that freeze a container (so
-// that whole checkpoints fail, for checkpoint-all's retries). Unset in
-// production.
-const EnvFreezeFails = "ARCH_TEST_FREEZE_FAILS"
-
-// freezeFaultFires reports whether attempt should fail by injection.
-func (c *call) freezeFaultFires(attempt int) bool {
-	v := c.getenv(EnvFreezeFails)
-	if v == "" {
-		return false
-	}
-	var n int
-	if _, err := fmt.Sscanf(v, "calls:%d", &n); err == nil {
-		return c.faultCall() <= n
-	}
-	if _, err := fmt.Sscanf(v, "%d", &n); err != nil {
-		return false
-	}
-	return attempt <= n
-}
-
-// faultCall numbers this call among the calls that froze the container
-// (a counter file beside its record), counting once per call.
-func (c *call) faultCall() int {
-	if c.freezeCall > 0 {
-		return c.freezeCall
-	}
-	c.freezeCall = 1 << 30
-	p, err := c.records().Path(c.root(), c.cmd.ID)
-	if err != nil {
-		return c.freezeCall
-	}
-	data, _ := os.ReadFile(p + ".freezefaults")
-	var n int
-	fmt.Sscanf(string(data), "%d", &n)
-	n++
-	if os.WriteFile(p+".freezefaults", []byte(fmt.Sprint(n)), 0o600) == nil {
-		c.freezeCall = n
-	}
-	return c.freezeCall
 }
 
 // runcPause is the caller's `runc pause` of an enabled container, under
