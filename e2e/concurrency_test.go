@@ -150,7 +150,7 @@ func TestFiftyContainersUnderAStorm(t *testing.T) {
 // checkpoint, and its init then freezes while joining the cgroup, which
 // hung runc exec, the shim and the checkpoint for good here (runc init in
 // D state in a FROZEN cgroup) until ARCH serialized the execs and pauses
-// of enabled containers (pkg/bundle/freeze.go).
+// of enabled containers (pkg/state/locks.go).
 // stormKinds are the storm's calls, by goroutine.
 var stormKinds = [3]string{"state", "ps", "exec"}
 

@@ -17,6 +17,7 @@ import (
 	"github.com/arch-ckpt/arch/pkg/bundle"
 	"github.com/arch-ckpt/arch/pkg/saferoot"
 	"github.com/arch-ckpt/arch/pkg/specpatch"
+	"github.com/arch-ckpt/arch/pkg/state"
 )
 
 // HookTimeout bounds arch-hook under runc (seconds).
@@ -61,7 +62,7 @@ func CriuConfigPath(recordPath string) string {
 	if _, err := os.Lstat(RuncCriuConfig); !errors.Is(err, fs.ErrNotExist) {
 		return ""
 	}
-	return bundle.CriuConfigFile(recordPath)
+	return state.CriuConfigFile(recordPath)
 }
 
 // Make computes the plan for spec, for which ARCH decided d (usable).

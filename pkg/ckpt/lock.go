@@ -6,26 +6,17 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"time"
 
-	"golang.org/x/sys/unix"
-
+	"github.com/arch-ckpt/arch/pkg/flock"
 	"github.com/arch-ckpt/arch/pkg/saferoot"
-)
-
-// Lock polling: flock(2) itself cannot be interrupted by a context, so a
-// blocked Lock retries a non-blocking flock with a growing pause.
-const (
-	lockPollMin = 5 * time.Millisecond
-	lockPollMax = 100 * time.Millisecond
 )
 
 // Lock takes the exclusive lock of key, waiting until it is free or ctx is
 // done. It creates the store and the key folder when needed. Call unlock
-// exactly once to release it. The lock is flock(2) on <key folder>/.lock:
-// it excludes other processes and other goroutines alike, so do not call a
-// Store method that locks the same key (Commit, MarkRestored,
-// RemoveIfCurrent) while holding it.
+// exactly once to release it. The lock is flock(2) on <key folder>/.lock,
+// through pkg/flock: it excludes other processes and other goroutines
+// alike, so do not call a Store method that locks the same key (Commit,
+// MarkRestored, RemoveIfCurrent) while holding it.
 func (s *Store) Lock(ctx context.Context, key Key) (unlock func(), err error) {
 	l, err := s.lock(ctx, key, true, true)
 	if err != nil {
@@ -48,112 +39,102 @@ func (s *Store) TryLock(key Key) (unlock func(), err error) {
 // opened without following symlinks: everything done under the lock goes
 // through it, never through a path.
 type keyLock struct {
-	f   *os.File
-	dir *saferoot.Dir
+	held *flock.Lock
+	dir  *saferoot.Dir
 }
 
 func (l *keyLock) release() {
-	if l.f == nil {
+	if l.held == nil {
 		return
 	}
-	unix.Flock(int(l.f.Fd()), unix.LOCK_UN)
-	l.f.Close()
+	l.held.Release()
 	l.dir.Close()
-	l.f = nil
+	l.held = nil
 }
 
 // lock acquires the lock of key. With create false it fails (wrapping
-// fs.ErrNotExist) instead of creating a missing key folder. After flock
-// succeeds, the lock file must still be the one in the folder, and the
+// fs.ErrNotExist) instead of creating a missing key folder. The lock is
+// current only while its file is still the one in the folder and the
 // folder still the one at the key's name: a concurrent GC may have removed
-// it, in which case it starts over.
+// it, and flock then starts over.
 func (s *Store) lock(ctx context.Context, key Key, wait, create bool) (*keyLock, error) {
 	if key.IsZero() {
 		return nil, fmt.Errorf("%w: zero Key", ErrBadKey)
 	}
-	for {
-		if err := ctx.Err(); err != nil {
-			return nil, fmt.Errorf("lock %s: %w", key, err)
+	t := &keyLockFile{s: s, key: key, create: create}
+	var held *flock.Lock
+	var err error
+	if wait {
+		held, err = flock.Acquire(ctx, t, flock.Exclusive)
+	} else {
+		held, err = flock.TryAcquire(t, flock.Exclusive)
+	}
+	if err != nil {
+		t.closeDir()
+		if errors.Is(err, flock.ErrBusy) {
+			err = fmt.Errorf("%w: %w", ErrBusy, err)
 		}
-		dir, err := s.openKeyDir(key, create)
-		if err != nil {
-			return nil, fmt.Errorf("lock %s: %w", key, err)
-		}
-		f, err := dir.OpenFile(lockFile, os.O_RDWR|os.O_CREATE, filePerm)
-		if errors.Is(err, fs.ErrNotExist) {
-			dir.Close()
-			continue // the folder went away between the open and the create
-		}
-		if err != nil {
-			dir.Close()
-			return nil, fmt.Errorf("lock %s: %w", key, err)
-		}
-		if err := flock(ctx, f, wait); err != nil {
-			f.Close()
-			dir.Close()
-			return nil, fmt.Errorf("lock %s: %w", key, err)
-		}
-		if s.stillCurrent(key, dir, f) {
-			return &keyLock{f: f, dir: dir}, nil
-		}
-		unix.Flock(int(f.Fd()), unix.LOCK_UN)
-		f.Close()
-		dir.Close()
+		return nil, err
+	}
+	return &keyLock{held: held, dir: t.dir}, nil
+}
+
+// keyLockFile is the flock.Target of a key's lock: the .lock file in the
+// key folder, reached through the store's root without following symlinks.
+// dir is the key folder of the last Open.
+type keyLockFile struct {
+	s      *Store
+	key    Key
+	create bool
+	dir    *saferoot.Dir
+}
+
+func (t *keyLockFile) Name() string { return t.key.String() }
+
+func (t *keyLockFile) closeDir() {
+	if t.dir != nil {
+		t.dir.Close()
+		t.dir = nil
 	}
 }
 
-// stillCurrent reports whether the locked file f is still the lock file of
-// dir, and dir still the key's folder in the store.
-func (s *Store) stillCurrent(key Key, dir *saferoot.Dir, f *os.File) bool {
+// Open opens the key folder and its lock file (creating the folder when
+// asked); a folder removed between the two is opened again.
+func (t *keyLockFile) Open() (*os.File, error) {
+	for {
+		t.closeDir()
+		dir, err := t.s.openKeyDir(t.key, t.create)
+		if err != nil {
+			return nil, err
+		}
+		t.dir = dir
+		f, err := dir.OpenFile(lockFile, os.O_RDWR|os.O_CREATE, filePerm)
+		if errors.Is(err, fs.ErrNotExist) {
+			continue // the folder went away between the open and the create
+		}
+		return f, err
+	}
+}
+
+// Current reports whether f is still the lock file of the folder, and the
+// folder still the key's folder in the store.
+func (t *keyLockFile) Current(f *os.File) bool {
 	fst, err := f.Stat()
 	if err != nil {
 		return false
 	}
-	lst, err := dir.Lstat(lockFile)
+	lst, err := t.dir.Lstat(lockFile)
 	if err != nil || !os.SameFile(fst, lst) {
 		return false
 	}
-	root, err := s.openRoot(false)
+	root, err := t.s.openRoot(false)
 	if err != nil {
 		return false
 	}
 	defer root.Close()
-	return root.SameAs(key.Folder(), dir)
+	return root.SameAs(t.key.Folder(), t.dir)
 }
 
-// lockWaitHook, set by tests only, is called once when a Lock starts
-// waiting for f, the lock file it opened: the point the tests order their
-// events by.
-var lockWaitHook func(f *os.File)
-
-// flock takes an exclusive flock on f, polling until ctx is done when wait
-// is set, or failing with ErrBusy at once otherwise.
-func flock(ctx context.Context, f *os.File, wait bool) error {
-	pause := lockPollMin
-	waiting := false
-	for {
-		err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB)
-		switch {
-		case err == nil:
-			return nil
-		case errors.Is(err, unix.EINTR):
-			continue
-		case !errors.Is(err, unix.EWOULDBLOCK):
-			return fmt.Errorf("flock: %w", err)
-		case !wait:
-			return ErrBusy
-		}
-		if !waiting && lockWaitHook != nil {
-			lockWaitHook(f)
-		}
-		waiting = true
-		t := time.NewTimer(pause)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return ctx.Err()
-		case <-t.C:
-		}
-		pause = min(2*pause, lockPollMax)
-	}
-}
+// Unlink removes the lock file (a key's lock is removed with its folder,
+// by GC, never on its own).
+func (t *keyLockFile) Unlink() error { return t.dir.Remove(lockFile) }

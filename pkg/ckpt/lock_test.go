@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/arch-ckpt/arch/pkg/flock"
 	"github.com/arch-ckpt/arch/pkg/saferoot"
 )
 
@@ -15,8 +16,8 @@ import (
 // channel (until the test ends).
 func waitingLocks(t *testing.T) <-chan struct{} {
 	ch := make(chan struct{}, 8)
-	lockWaitHook = func(*os.File) { ch <- struct{}{} }
-	t.Cleanup(func() { lockWaitHook = nil })
+	flock.WaitHook = func(*os.File) { ch <- struct{}{} }
+	t.Cleanup(func() { flock.WaitHook = nil })
 	return ch
 }
 

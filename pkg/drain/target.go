@@ -10,8 +10,8 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
 	"github.com/arch-ckpt/arch/pkg/archspec"
-	"github.com/arch-ckpt/arch/pkg/bundle"
 	"github.com/arch-ckpt/arch/pkg/saferoot"
+	"github.com/arch-ckpt/arch/pkg/state"
 )
 
 // Task statuses (containerd's, lower case).
@@ -96,9 +96,9 @@ func Classify(c Candidate, n Node) Target {
 		root = DefaultRuncRoot
 	}
 	root = filepath.Join(root, c.Namespace)
-	rec, err := bundle.Records{Dir: filepath.Join(n.StateDir, "containers")}.Load(root, c.ID)
+	rec, err := state.Records{Dir: filepath.Join(n.StateDir, "containers")}.Load(root, c.ID)
 	switch {
-	case errors.Is(err, bundle.ErrNoRecord):
+	case errors.Is(err, state.ErrNoRecord):
 		t.Skip = fmt.Sprintf("enabled, but arch-wrapper has no record of it under %s (not created through arch-wrapper?): a checkpoint would stop it without an ARCH image", n.StateDir)
 	case err != nil:
 		t.Skip = fmt.Sprintf("enabled, but its ARCH record is unreadable: %v", err)

@@ -9,7 +9,7 @@ import (
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
-	"github.com/arch-ckpt/arch/pkg/bundle"
+	"github.com/arch-ckpt/arch/pkg/state"
 )
 
 func specWith(env ...string) *specs.Spec {
@@ -22,8 +22,8 @@ func testNode(t *testing.T) Node {
 	t.Helper()
 	dir := t.TempDir()
 	n := Node{Allowed: saferoot.Allowed{Store: filepath.Join(dir, "store")}, StateDir: filepath.Join(dir, "state")}
-	rec := &bundle.Record{ID: "recorded", Root: "/r/e2e", Namespace: "e2e", Key: "jobs/42", Store: "/shared/ckpt"}
-	if err := (bundle.Records{Dir: filepath.Join(n.StateDir, "containers")}).Save(rec); err != nil {
+	rec := &state.Record{ID: "recorded", Root: "/r/e2e", Namespace: "e2e", Key: "jobs/42", Store: "/shared/ckpt"}
+	if err := (state.Records{Dir: filepath.Join(n.StateDir, "containers")}).Save(rec); err != nil {
 		t.Fatal(err)
 	}
 	return n

@@ -18,8 +18,8 @@ static const char *global_bool_flags[] = {"debug", "systemd-cgroup", NULL};
 // kill and delete (and anything unknown) go to Go.
 static const char *passthrough_cmds[] = {"state", "ps", "exec", "pause", "events", "update",
                                          "list", "features", "spec", "run", "restore", "help", NULL};
-// Of those, the ones Go serializes for enabled containers (pkg/bundle
-// freeze.go): they go to Go when an argument names an enabled container.
+// Of those, the ones Go serializes for enabled containers (pkg/state
+// locks.go): they go to Go when an argument names an enabled container.
 static const char *freeze_cmds[] = {"exec", "pause", NULL};
 
 static int in_list(const char *s, size_t n, const char **list) {

@@ -12,10 +12,10 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/arch-ckpt/arch/pkg/archspec"
-	"github.com/arch-ckpt/arch/pkg/bundle"
 	"github.com/arch-ckpt/arch/pkg/ckpt"
 	"github.com/arch-ckpt/arch/pkg/config"
 	"github.com/arch-ckpt/arch/pkg/exitstatus"
+	"github.com/arch-ckpt/arch/pkg/state"
 )
 
 func init() {
@@ -39,7 +39,7 @@ var hookBinary = os.Executable
 // after this hook has returned, so it must outlive the hook. It runs in
 // its own session with no stdio of runc's: runc waits for the hook's
 // pipes, not for it.
-func startExitWatch(cfg config.Config, cfgPath string, rec *bundle.Record) error {
+func startExitWatch(cfg config.Config, cfgPath string, rec *state.Record) error {
 	self, err := hookBinary()
 	if err != nil {
 		return err

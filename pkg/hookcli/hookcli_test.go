@@ -15,6 +15,7 @@ import (
 	"github.com/arch-ckpt/arch/pkg/bundle"
 	"github.com/arch-ckpt/arch/pkg/ckpt"
 	"github.com/arch-ckpt/arch/pkg/config"
+	"github.com/arch-ckpt/arch/pkg/state"
 )
 
 // runHook runs arch-hook with args and stdin, returning status and output.
@@ -142,16 +143,16 @@ func TestPoststopKeepsTheImageUnlessTheContainerFinished(t *testing.T) {
 	t.Cleanup(func() { hookBinary = prev })
 	cases := []struct {
 		name        string
-		record      func(imageID string) bundle.Record
+		record      func(imageID string) state.Record
 		wantRemoved bool
 	}{
 		// Its exit status, which decides, comes from containerd (exit-watch):
 		// unknown here, so the image stays.
-		{"restored, finished on its own, exit status unknown", func(id string) bundle.Record { return bundle.Record{RestoredFrom: id} }, false},
-		{"stopped by an ARCH checkpoint", func(id string) bundle.Record { return bundle.Record{RestoredFrom: id, CheckpointedImage: "newer"} }, false},
-		{"never restored", func(string) bundle.Record { return bundle.Record{} }, false},
-		{"restored, then killed or force-deleted", func(id string) bundle.Record { return bundle.Record{RestoredFrom: id, StopRequested: true} }, false},
-		{"restored from an older image", func(string) bundle.Record { return bundle.Record{RestoredFrom: "20200101T000000Z-aaaaaaaa"} }, false},
+		{"restored, finished on its own, exit status unknown", func(id string) state.Record { return state.Record{RestoredFrom: id} }, false},
+		{"stopped by an ARCH checkpoint", func(id string) state.Record { return state.Record{RestoredFrom: id, CheckpointedImage: "newer"} }, false},
+		{"never restored", func(string) state.Record { return state.Record{} }, false},
+		{"restored, then killed or force-deleted", func(id string) state.Record { return state.Record{RestoredFrom: id, StopRequested: true} }, false},
+		{"restored from an older image", func(string) state.Record { return state.Record{RestoredFrom: "20200101T000000Z-aaaaaaaa"} }, false},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -161,7 +162,7 @@ func TestPoststopKeepsTheImageUnlessTheContainerFinished(t *testing.T) {
 			rec := c.record(m.ImageID)
 			rec.ID, rec.Root, rec.Key, rec.Store = "c1", "/run/r", "prod/c1", store
 			recPath := filepath.Join(dir, "c1.json")
-			if err := bundle.SaveRecordFile(recPath, &rec); err != nil {
+			if err := state.SaveRecordFile(recPath, &rec); err != nil {
 				t.Fatal(err)
 			}
 			code, out, errOut := runHook(t, `{"ociVersion":"1.0.2","id":"c1","status":"stopped","bundle":"/b"}`,

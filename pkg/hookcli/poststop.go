@@ -5,7 +5,7 @@ import (
 	"errors"
 	"io"
 
-	"github.com/arch-ckpt/arch/pkg/bundle"
+	"github.com/arch-ckpt/arch/pkg/state"
 )
 
 func init() {
@@ -42,8 +42,8 @@ func runPoststop(e *env, args []string) int {
 		json.Unmarshal(data, &st)
 	}
 	log = log.With().Str("hook", "poststop").Str("id", st.ID).Logger()
-	rec, err := bundle.LoadRecordFile(*recordPath)
-	if errors.Is(err, bundle.ErrNoRecord) {
+	rec, err := state.LoadRecordFile(*recordPath)
+	if errors.Is(err, state.ErrNoRecord) {
 		log.Debug().Msg("no record: nothing to do")
 		return 0
 	}

@@ -19,6 +19,7 @@ import (
 	"github.com/arch-ckpt/arch/pkg/ckpt"
 	"github.com/arch-ckpt/arch/pkg/realrunc"
 	"github.com/arch-ckpt/arch/pkg/runccmd"
+	"github.com/arch-ckpt/arch/pkg/state"
 )
 
 // checkpoint handles `runc checkpoint` of an enabled container:
@@ -34,7 +35,7 @@ import (
 func (c *call) checkpoint() (int, bool) {
 	records := c.records()
 	rec, err := records.Load(c.root(), c.cmd.ID)
-	if errors.Is(err, bundle.ErrNoRecord) {
+	if errors.Is(err, state.ErrNoRecord) {
 		return 0, false
 	}
 	// The container is ARCH's (it has a record): whatever ARCH cannot serve
@@ -53,11 +54,11 @@ func (c *call) checkpoint() (int, bool) {
 	if why := unservedCheckpointFlags(c.cmd); why != "" {
 		return refuse(why, nil)
 	}
-	unlock, err := records.Lock(c.root(), c.cmd.ID)
+	held, err := c.lockRecord()
 	if err != nil {
 		return refuse("cannot lock its ARCH record ("+err.Error()+")", err)
 	}
-	defer unlock()
+	defer held.Release()
 	log := c.logger().With().Str("key", rec.Key).Logger()
 	if rec, err = records.Load(c.root(), c.cmd.ID); err != nil {
 		return refuse("its ARCH record is unreadable ("+err.Error()+")", err)
@@ -93,7 +94,7 @@ func (c *call) checkpoint() (int, bool) {
 	}
 	ph.done("freeze")
 	c.fault(faultCheckpointFrozen)
-	rec.Checkpointing = &bundle.InFlight{Started: time.Now().UTC(), LeftStopped: plan.leftStopped, Froze: weFroze}
+	rec.Checkpointing = &state.InFlight{Started: time.Now().UTC(), LeftStopped: plan.leftStopped, Froze: weFroze}
 	undo := func() { c.thawAfterFailure(r, weFroze, st.Pid, rec.Checkpointing.LeftStopped, &log) }
 	if err := records.Save(rec); err != nil {
 		undo()
@@ -191,7 +192,7 @@ func (c *call) noteInDumpLog(msg string) {
 }
 
 // dumpAndCommit runs the CRIU dump through runc and commits it.
-func (c *call) dumpAndCommit(ctx context.Context, r *realrunc.Runner, rec *bundle.Record, b *bundle.Bundle, pid int, plan *dumpPlan, ph *phases, log *zerolog.Logger) (*ckpt.Manifest, error) {
+func (c *call) dumpAndCommit(ctx context.Context, r *realrunc.Runner, rec *state.Record, b *bundle.Bundle, pid int, plan *dumpPlan, ph *phases, log *zerolog.Logger) (*ckpt.Manifest, error) {
 	// The image's fingerprint is computed beside the dump (the layers do
 	// not change); a cached one costs nothing.
 	identity := archspec.IdentifyAsync(b, c.layerCache())
@@ -288,7 +289,7 @@ func arrangeStaging(staging string) error {
 }
 
 // discardImage removes an image this checkpoint committed but must not keep.
-func (c *call) discardImage(rec *bundle.Record, imageID string, log *zerolog.Logger) {
+func (c *call) discardImage(rec *state.Record, imageID string, log *zerolog.Logger) {
 	store, err := c.openStore(rec.Store)
 	if err == nil {
 		var key ckpt.Key

@@ -12,10 +12,11 @@ import (
 	"github.com/arch-ckpt/arch/pkg/ckpt"
 	"github.com/arch-ckpt/arch/pkg/layer"
 	"github.com/arch-ckpt/arch/pkg/specpatch"
+	"github.com/arch-ckpt/arch/pkg/state"
 )
 
 // checkpointMeta describes the container for the manifest and config.dump.
-func (c *call) checkpointMeta(rec *bundle.Record, b *bundle.Bundle, ident archspec.Identity) ckpt.Meta {
+func (c *call) checkpointMeta(rec *state.Record, b *bundle.Bundle, ident archspec.Identity) ckpt.Meta {
 	if ident.Note != "" {
 		c.logger().Info().Str("reason", ident.Note).Msg("checkpoint: image layers not fingerprinted")
 	}

@@ -8,6 +8,7 @@ import (
 	"github.com/arch-ckpt/arch/pkg/archspec"
 	"github.com/arch-ckpt/arch/pkg/bundle"
 	"github.com/arch-ckpt/arch/pkg/runccmd"
+	"github.com/arch-ckpt/arch/pkg/state"
 )
 
 // create handles `runc create` of an enabled container: record it, inject
@@ -37,7 +38,7 @@ func (c *call) create() (int, bool) {
 		c.warn("arch-wrapper: ARCH configuration unreadable ("+c.cfgErr.Error()+"); this container runs without checkpoint/restore", c.cfgErr)
 		return 0, false
 	}
-	if !bundle.ValidID(id) {
+	if !state.ValidID(id) {
 		// runc refuses it too; ARCH must not use it in a path.
 		c.warn("arch-wrapper: invalid container id; this container runs without checkpoint/restore", nil)
 		return 0, false
@@ -55,14 +56,14 @@ func (c *call) create() (int, bool) {
 		records.Remove(c.root(), id)
 		return 0, false
 	}
-	unlock, err := records.Lock(c.root(), id)
+	held, err := c.lockRecord()
 	if err != nil {
 		c.warn("arch-wrapper: "+err.Error()+"; container runs without ARCH", err)
 		return 0, false
 	}
-	defer unlock()
+	defer held.Release()
 
-	rec := &bundle.Record{
+	rec := &state.Record{
 		ID: id, Root: c.root(), Namespace: ns, Bundle: b.Dir,
 		Key: d.Key, Store: d.Store, CreatedAt: time.Now().UTC(),
 	}

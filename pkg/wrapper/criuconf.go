@@ -21,6 +21,7 @@ import (
 	"github.com/arch-ckpt/arch/pkg/realrunc"
 	"github.com/arch-ckpt/arch/pkg/runccmd"
 	"github.com/arch-ckpt/arch/pkg/specpatch"
+	"github.com/arch-ckpt/arch/pkg/state"
 )
 
 // A checkpoint must keep the container frozen until its image is committed,
@@ -136,7 +137,7 @@ func (c *call) ownCriuConfig(b *bundle.Bundle) string {
 	}
 	// What runc hands CRIU is what the annotation names, whatever the
 	// node has become since the create.
-	if conf := bundle.CriuConfigFile(recPath); b.Spec.Annotations[archspec.AnnotationCriuConfig] == conf {
+	if conf := state.CriuConfigFile(recPath); b.Spec.Annotations[archspec.AnnotationCriuConfig] == conf {
 		return conf
 	}
 	return ""

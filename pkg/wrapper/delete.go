@@ -4,23 +4,24 @@ import (
 	"context"
 	"errors"
 
-	"github.com/arch-ckpt/arch/pkg/bundle"
+	"github.com/arch-ckpt/arch/pkg/flock"
 	"github.com/arch-ckpt/arch/pkg/realrunc"
+	"github.com/arch-ckpt/arch/pkg/state"
 )
 
 // delete runs `runc delete` for an enabled container (its poststop hook,
 // arch-hook, reads the record) and then forgets the container.
 func (c *call) delete() (int, bool) {
 	records := c.records()
-	if _, err := records.Load(c.root(), c.cmd.ID); errors.Is(err, bundle.ErrNoRecord) {
+	if _, err := records.Load(c.root(), c.cmd.ID); errors.Is(err, state.ErrNoRecord) {
 		return 0, false
 	}
-	unlock, err := records.Lock(c.root(), c.cmd.ID)
+	held, err := c.lockRecord()
 	if err != nil {
 		c.logger().Warn().Err(err).Msg("delete: cannot lock the record; passing to runc")
 		return 0, false
 	}
-	defer unlock()
+	defer held.Release()
 	if rec, err := records.Load(c.root(), c.cmd.ID); err == nil && (rec.Checkpointing != nil || c.cmd.Bool("force")) {
 		// Settle before the poststop hook reads the record.
 		stopped := c.settleCheckpoint(rec, c.logger())
@@ -32,16 +33,17 @@ func (c *call) delete() (int, bool) {
 			}
 		}
 	}
+	var freeze *flock.Lock
 	if c.cmd.Bool("force") {
 		// delete --force of a live container freezes it to kill it:
 		// serialized against execs like a pause (serialize.go).
 		ctx, cancel := context.WithTimeout(context.Background(), lockWait)
-		locks, err := records.FreezeLock(ctx, c.root(), c.cmd.ID)
+		freeze, err = records.FreezeLock(ctx, c.root(), c.cmd.ID)
 		cancel()
 		if err != nil {
 			c.logger().Warn().Err(err).Msg("delete: cannot take the freeze lock; deleting unserialized")
 		}
-		defer closeFiles(locks)
+		defer freeze.Release()
 	}
 	// The caller's exact arguments, stdio and fds: only ARCH's cleanup follows.
 	r := &realrunc.Runner{Path: c.runc, Env: c.env}
@@ -49,7 +51,7 @@ func (c *call) delete() (int, bool) {
 	code := exitCode(err)
 	if code == 0 || !c.runcStateExists() {
 		records.Remove(c.root(), c.cmd.ID)
-		records.RemoveLock(c.root(), c.cmd.ID)
+		c.removeLocks(held, freeze)
 	}
 	c.logger().Info().Strs("argv", c.argvForLog()).Int("exit", code).Msg("delete")
 	return code, true

@@ -3,10 +3,10 @@ package wrapper
 import (
 	"context"
 	"errors"
-	"os"
 	"strings"
 
-	"github.com/arch-ckpt/arch/pkg/bundle"
+	"github.com/arch-ckpt/arch/pkg/flock"
+	"github.com/arch-ckpt/arch/pkg/state"
 )
 
 // terminating are the signals by which a caller stops a container (by name
@@ -33,7 +33,7 @@ func (c *call) kill() (int, bool) {
 	if c.cmd.Bool("all") && c.enabled() {
 		// runc kill --all freezes the container to signal every process:
 		// serialized against execs like a pause (serialize.go).
-		return c.passthroughLocked(func(ctx context.Context) ([]*os.File, error) {
+		return c.passthroughLocked(func(ctx context.Context) (*flock.Lock, error) {
 			return c.records().FreezeLock(ctx, c.root(), c.cmd.ID)
 		})
 	}
@@ -43,14 +43,14 @@ func (c *call) kill() (int, bool) {
 // markStopRequested sets the record's StopRequested mark, if there is a record.
 func (c *call) markStopRequested() {
 	records := c.records()
-	if _, err := records.Load(c.root(), c.cmd.ID); errors.Is(err, bundle.ErrNoRecord) {
+	if _, err := records.Load(c.root(), c.cmd.ID); errors.Is(err, state.ErrNoRecord) {
 		return
 	}
-	unlock, err := records.Lock(c.root(), c.cmd.ID)
+	held, err := c.lockRecord()
 	if err != nil {
 		return
 	}
-	defer unlock()
+	defer held.Release()
 	rec, err := records.Load(c.root(), c.cmd.ID)
 	if err != nil || rec.StopRequested {
 		return

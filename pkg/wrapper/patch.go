@@ -8,12 +8,13 @@ import (
 	"github.com/arch-ckpt/arch/pkg/archspec"
 	"github.com/arch-ckpt/arch/pkg/bundle"
 	"github.com/arch-ckpt/arch/pkg/specpatch"
+	"github.com/arch-ckpt/arch/pkg/state"
 )
 
 // patchBundle applies ARCH's edits to config.json (idempotently: a create
 // retried on the same bundle patches nothing twice) and creates the shared
 // work folder when there is one.
-func (c *call) patchBundle(b *bundle.Bundle, rec *bundle.Record, d *archspec.Decision) error {
+func (c *call) patchBundle(b *bundle.Bundle, rec *state.Record, d *archspec.Decision) error {
 	hook := c.hookPath()
 	if !fileExists(hook) {
 		return fmt.Errorf("arch-hook not found at %s (set hook = PATH in the ARCH configuration)", hook)
@@ -31,7 +32,7 @@ func (c *call) patchBundle(b *bundle.Bundle, rec *bundle.Record, d *archspec.Dec
 	}
 	// One left by a checkpoint whose wrapper was killed mid-dump would
 	// leave a restore of the same id stopped.
-	os.Remove(bundle.CriuConfigFile(recPath))
+	os.Remove(state.CriuConfigFile(recPath))
 	if err := plan.MakeWorkDir(); err != nil {
 		return err
 	}

@@ -15,6 +15,7 @@ import (
 	"github.com/arch-ckpt/arch/pkg/ckpt"
 	"github.com/arch-ckpt/arch/pkg/ptyrelay"
 	"github.com/arch-ckpt/arch/pkg/realrunc"
+	"github.com/arch-ckpt/arch/pkg/state"
 )
 
 // tryRestore turns the create into a restore when the workload's key has a
@@ -22,7 +23,7 @@ import (
 // the container has a shared work dir; see archspec.ReuseRefusal). restored is false when the caller
 // must run the original create; everything ARCH did for the attempt has
 // then been undone.
-func (c *call) tryRestore(b *bundle.Bundle, rec *bundle.Record, key ckpt.Key, shared bool) (code int, restored bool) {
+func (c *call) tryRestore(b *bundle.Bundle, rec *state.Record, key ckpt.Key, shared bool) (code int, restored bool) {
 	log := c.logger().With().Str("key", rec.Key).Logger()
 	ph := newPhases()
 	store, err := c.openStore(rec.Store)

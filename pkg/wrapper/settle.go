@@ -7,8 +7,8 @@ import (
 
 	"github.com/rs/zerolog"
 
-	"github.com/arch-ckpt/arch/pkg/bundle"
 	"github.com/arch-ckpt/arch/pkg/ckpt"
+	"github.com/arch-ckpt/arch/pkg/state"
 )
 
 // settleCheckpoint finishes the bookkeeping of a checkpoint whose wrapper
@@ -26,7 +26,7 @@ import (
 // processes stopped and its network locked.
 //
 // It reports whether the container is stopped.
-func (c *call) settleCheckpoint(rec *bundle.Record, log *zerolog.Logger) (stopped bool) {
+func (c *call) settleCheckpoint(rec *state.Record, log *zerolog.Logger) (stopped bool) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	st, err := c.runner().State(ctx, c.cmd.ID)
@@ -44,7 +44,7 @@ func (c *call) settleCheckpoint(rec *bundle.Record, log *zerolog.Logger) (stoppe
 		c.thawAfterFailure(c.runner(), thaw, st.Pid, inf.LeftStopped, log)
 	}
 	if recPath, err := c.records().Path(rec.Root, rec.ID); err == nil {
-		removeCriuConfig(bundle.CriuConfigFile(recPath), log)
+		removeCriuConfig(state.CriuConfigFile(recPath), log)
 	}
 	defer func() {
 		if err := c.records().Save(rec); err != nil {

@@ -3,7 +3,7 @@ package wrapper
 import (
 	"errors"
 
-	"github.com/arch-ckpt/arch/pkg/bundle"
+	"github.com/arch-ckpt/arch/pkg/state"
 )
 
 // skipOnce answers a `start` after a create that ARCH turned into a restore
@@ -11,10 +11,10 @@ import (
 // running container"), or a `resume` after an ARCH checkpoint stopped the
 // container, with success and without calling runc. The mark is consumed:
 // a second call goes to runc.
-func (c *call) skipOnce(what string, mark func(*bundle.Record) *bool) (int, bool) {
+func (c *call) skipOnce(what string, mark func(*state.Record) *bool) (int, bool) {
 	records := c.records()
 	rec, err := records.Load(c.root(), c.cmd.ID)
-	if errors.Is(err, bundle.ErrNoRecord) {
+	if errors.Is(err, state.ErrNoRecord) {
 		return 0, false
 	}
 	if err != nil {
@@ -24,12 +24,12 @@ func (c *call) skipOnce(what string, mark func(*bundle.Record) *bool) (int, bool
 	if !*mark(rec) && rec.Checkpointing == nil {
 		return 0, false // the common case: nothing to skip, no lock taken
 	}
-	unlock, err := records.Lock(c.root(), c.cmd.ID)
+	held, err := c.lockRecord()
 	if err != nil {
 		c.logger().Warn().Err(err).Msg(what + ": cannot lock the record; passing to runc")
 		return 0, false
 	}
-	defer unlock()
+	defer held.Release()
 	if rec, err = records.Load(c.root(), c.cmd.ID); err != nil {
 		return 0, false
 	}

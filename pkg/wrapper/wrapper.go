@@ -11,10 +11,10 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/arch-ckpt/arch/pkg/archlog"
-	"github.com/arch-ckpt/arch/pkg/bundle"
 	"github.com/arch-ckpt/arch/pkg/config"
 	"github.com/arch-ckpt/arch/pkg/realrunc"
 	"github.com/arch-ckpt/arch/pkg/runccmd"
+	"github.com/arch-ckpt/arch/pkg/state"
 )
 
 // Exit statuses of calls ARCH could not hand to runc.
@@ -87,10 +87,10 @@ func (c *call) run() int {
 var handlers = map[string]func(c *call) (code int, handled bool){
 	"create": (*call).create,
 	"start": func(c *call) (int, bool) {
-		return c.skipOnce("start", func(r *bundle.Record) *bool { return &r.SkipStart })
+		return c.skipOnce("start", func(r *state.Record) *bool { return &r.SkipStart })
 	},
 	"resume": func(c *call) (int, bool) {
-		return c.skipOnce("resume", func(r *bundle.Record) *bool { return &r.SkipResume })
+		return c.skipOnce("resume", func(r *state.Record) *bool { return &r.SkipResume })
 	},
 	"checkpoint": (*call).checkpoint,
 	"delete":     (*call).delete,
@@ -136,8 +136,8 @@ func (c *call) root() string {
 	return "/run/runc"
 }
 
-func (c *call) records() bundle.Records {
-	return bundle.Records{Dir: c.cfg.StateDir + "/containers"}
+func (c *call) records() state.Records {
+	return state.Records{Dir: c.cfg.StateDir + "/containers"}
 }
 
 // runner runs the real runc as a child with the call's global flags.

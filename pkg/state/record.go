@@ -1,4 +1,9 @@
-package bundle
+// Package state is what ARCH keeps about the containers of a node between
+// runc calls: one record per enabled container (record.go), the markers
+// the C fast path reads (marker.go), and the container's locks (locks.go,
+// on pkg/flock). It lives in ARCH's state folder (state_dir, on tmpfs):
+// it is about containers that run on this node, never about images.
+package state
 
 import (
 	"crypto/sha256"
@@ -10,8 +15,6 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
-
-	"golang.org/x/sys/unix"
 
 	"github.com/arch-ckpt/arch/pkg/atomicfile"
 )
@@ -95,10 +98,17 @@ func ValidID(id string) bool {
 	return true
 }
 
+func truncateID(id string) string {
+	if len(id) <= 64 {
+		return id
+	}
+	return id[:64] + "..."
+}
+
 // Path is the record file of a container.
 func (r Records) Path(root, id string) (string, error) {
 	if !ValidID(id) {
-		return "", fmt.Errorf("%w %q", ErrBadID, truncate(id, 64))
+		return "", fmt.Errorf("%w %q", ErrBadID, truncateID(id))
 	}
 	sum := sha256.Sum256([]byte(filepath.Clean(root)))
 	return filepath.Join(r.Dir, hex.EncodeToString(sum[:8]), id+".json"), nil
@@ -155,7 +165,7 @@ func SaveRecordFile(p string, rec *Record) error {
 }
 
 // Remove deletes a record, and with it the container's CRIU configuration
-// file and enabled marker; a missing record is not an error (and costs one
+// file and enabled marker (its locks go with RemoveLocks); a missing record is not an error (and costs one
 // failed unlink: create calls this for every non-enabled container).
 func (r Records) Remove(root, id string) error {
 	p, err := r.Path(root, id)
@@ -177,58 +187,4 @@ func (r Records) Remove(root, id string) error {
 // removed with it.
 func CriuConfigFile(recordPath string) string {
 	return strings.TrimSuffix(recordPath, ".json") + ".criu.conf"
-}
-
-// RemoveLock deletes the container's lock file once the container is gone
-// for good (after delete), so that /run does not fill with them. Call it
-// while holding the lock.
-func (r Records) RemoveLock(root, id string) {
-	if p, err := r.Path(root, id); err == nil {
-		for _, suffix := range []string{".lock", ".gate.lock", ".freeze.lock"} {
-			os.Remove(p + suffix)
-		}
-	}
-}
-
-// Lock serialises ARCH's mutating calls on one container (create, start,
-// checkpoint, resume, delete, and the hook). Pass-through calls never lock.
-func (r Records) Lock(root, id string) (func(), error) {
-	p, err := r.Path(root, id)
-	if err != nil {
-		return nil, err
-	}
-	return LockFile(p + ".lock")
-}
-
-// LockFile takes an exclusive flock on path, creating it. The returned func
-// releases it.
-func LockFile(path string) (func(), error) {
-	f, err := openLockFile(path)
-	if err != nil {
-		return nil, err
-	}
-	for {
-		err = unix.Flock(int(f.Fd()), unix.LOCK_EX)
-		if err != unix.EINTR {
-			break
-		}
-	}
-	if err != nil {
-		f.Close()
-		return nil, fmt.Errorf("lock %s: %w", path, err)
-	}
-	return func() { f.Close() }, nil
-}
-
-// openLockFile opens (creating it and its folder) a lock file, never
-// through a symlink.
-func openLockFile(path string) (*os.File, error) {
-	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-		return nil, fmt.Errorf("create lock folder: %w", err)
-	}
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|unix.O_CLOEXEC|unix.O_NOFOLLOW, 0o600)
-	if err != nil {
-		return nil, fmt.Errorf("open lock %s: %w", path, err)
-	}
-	return f, nil
 }
