@@ -11,6 +11,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	metadata "github.com/checkpoint-restore/checkpointctl/lib"
 )
 
 func TestCommitThenCurrentVerifyUnpackGivesIdenticalBytes(t *testing.T) {
@@ -63,6 +65,12 @@ func TestCommitThenCurrentVerifyUnpackGivesIdenticalBytes(t *testing.T) {
 			must(t, json.Unmarshal([]byte(got["config.dump"]), &cfg))
 			if cfg["id"] != "c1" || cfg["runtime"] != "runc" || cfg["restored"] != false || cfg["rootfsImageName"] != "docker.io/library/busybox:latest" {
 				t.Errorf("config.dump = %v", cfg)
+			}
+			// checkpointctl's own reader takes it, with our times.
+			cc, _, err := metadata.ReadContainerCheckpointConfigDump(dst)
+			must(t, err)
+			if cc.ID != "c1" || !cc.CheckpointedAt.Equal(m.CheckpointedAt) || !cc.CreatedTime.Equal(testMeta().CreatedAt) || cc.Restored {
+				t.Errorf("checkpointctl reads config.dump as %+v", cc)
 			}
 			delete(got, "spec.dump")
 			delete(got, "config.dump")

@@ -6,15 +6,18 @@ import (
 	"path"
 	"strings"
 	"unicode/utf8"
+
+	metadata "github.com/checkpoint-restore/checkpointctl/lib"
 )
 
-// Members every image has (the ecosystem layout requires the first three
-// and the checkpoint folder; ARCH requires dump.log to prove the dump).
+// Members every image has (the ecosystem layout requires config.dump,
+// spec.dump and the checkpoint folder; ARCH requires dump.log to prove the
+// dump). The names are checkpointctl's, which CRI-O and containerd use too.
 const (
-	memberConfigDump = "config.dump"
-	memberSpecDump   = "spec.dump"
-	memberDumpLog    = "dump.log"
-	memberCheckpoint = "checkpoint"
+	memberConfigDump = metadata.ConfigDumpFile
+	memberSpecDump   = metadata.SpecDumpFile
+	memberDumpLog    = metadata.DumpLogFile
+	memberCheckpoint = metadata.CheckpointDirectory
 )
 
 var requiredMembers = []Member{

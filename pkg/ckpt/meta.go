@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	metadata "github.com/checkpoint-restore/checkpointctl/lib"
 )
 
 // Meta describes the checkpointed container. It fills the manifest and the
@@ -58,36 +60,24 @@ func (m *Meta) check() error {
 	return nil
 }
 
-// configDump is the archive's config.dump in the form CRI-O and containerd
-// write (checkpointctl's metadata.ContainerConfig).
-type configDump struct {
-	ID               string     `json:"id"`
-	Name             string     `json:"name"`
-	RootfsImage      string     `json:"rootfsImage,omitempty"`
-	RootfsImageRef   string     `json:"rootfsImageRef,omitempty"`
-	RootfsImageName  string     `json:"rootfsImageName,omitempty"`
-	Runtime          string     `json:"runtime"`
-	CreatedTime      time.Time  `json:"createdTime"`
-	CheckpointedTime time.Time  `json:"checkpointedTime"`
-	RestoredTime     *time.Time `json:"restoredTime,omitempty"`
-	Restored         bool       `json:"restored"`
-}
-
-// configDumpJSON renders config.dump for meta, checkpointed at t.
+// configDumpJSON renders config.dump for meta, checkpointed at t, with
+// checkpointctl's own type: CRI-O and containerd write config.dump from it
+// and checkpointctl reads it back, so the file cannot drift from what they
+// expect. A zero RestoredAt is written as they write it.
 func configDumpJSON(meta *Meta, t time.Time) ([]byte, error) {
 	name := meta.Name
 	if name == "" {
 		name = meta.ContainerID
 	}
-	data, err := json.MarshalIndent(configDump{
-		ID:               meta.ContainerID,
-		Name:             name,
-		RootfsImage:      meta.ImageReference,
-		RootfsImageRef:   meta.RootfsIdentity,
-		RootfsImageName:  meta.ImageReference,
-		Runtime:          "runc",
-		CreatedTime:      meta.CreatedAt.UTC(),
-		CheckpointedTime: t.UTC(),
+	data, err := json.MarshalIndent(metadata.ContainerConfig{
+		ID:              meta.ContainerID,
+		Name:            name,
+		RootfsImage:     meta.ImageReference,
+		RootfsImageRef:  meta.RootfsIdentity,
+		RootfsImageName: meta.ImageReference,
+		OCIRuntime:      "runc",
+		CreatedTime:     meta.CreatedAt.UTC(),
+		CheckpointedAt:  t.UTC(),
 	}, "", "  ")
 	if err != nil {
 		return nil, fmt.Errorf("encode config.dump: %w", err)

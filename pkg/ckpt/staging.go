@@ -7,13 +7,19 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+
+	metadata "github.com/checkpoint-restore/checkpointctl/lib"
 )
 
 // Files of a staging folder (and of an unpacked image) besides checkpoint/.
+// checkpointctl's lib names the writable layer's two files; it has no name
+// for stats-dump (CRIU's own file name, which checkpointctl inspect reads)
+// nor for bind.mounts (CRI-O's list of bind mounts), so those are spelled
+// here.
 const (
 	memberStatsDump    = "stats-dump"
-	memberRootfsDiff   = "rootfs-diff.tar"
-	memberDeletedFiles = "deleted.files"
+	memberRootfsDiff   = metadata.RootFsDiffTar
+	memberDeletedFiles = metadata.DeletedFilesFile
 	memberBindMounts   = "bind.mounts"
 )
 

@@ -9,14 +9,15 @@ import (
 	"path/filepath"
 	"time"
 
+	metadata "github.com/checkpoint-restore/checkpointctl/lib"
 	"golang.org/x/sys/unix"
 )
 
-// File names of the writable layer inside a checkpoint, as Podman and
-// CRI-O name them.
+// File names of the writable layer inside a checkpoint, as Podman, CRI-O
+// and containerd name them (checkpointctl's lib).
 const (
-	RootfsDiffTar = "rootfs-diff.tar"
-	DeletedFiles  = "deleted.files"
+	RootfsDiffTar = metadata.RootFsDiffTar
+	DeletedFiles  = metadata.DeletedFilesFile
 )
 
 // CaptureOptions tunes Capture.
