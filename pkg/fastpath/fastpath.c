@@ -9,7 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-// Global flags of runc that take a separate value (RUNC-CONTRACT.md). These
+// Global flags of runc that take a separate value (docs/runc-contract.md). These
 // tables repeat what Go knows (pkg/runccmd, pkg/wrapper); tables_test.go
 // fails when they drift apart.
 static const char *global_value_flags[] = {"log", "log-format", "root", "rootless", "criu", NULL};

@@ -124,7 +124,8 @@ var subcommands = map[string]*flagTable{
 	"state":  table(nil, nil, nil, true),
 	"pause":  table(nil, nil, nil, true),
 	"resume": table(nil, nil, nil, true),
-	// Not in RUNC-CONTRACT.md, read from runc's list.go and spec.go.
+	// No caller sends these (docs/runc-contract.md); flags read from
+	// runc's list.go and spec.go.
 	"list": table([]string{"format"}, []string{"quiet"}, map[string]string{"f": "format", "q": "quiet"}, false),
 	"spec": table([]string{"bundle"}, []string{"rootless"}, map[string]string{"b": "bundle"}, false),
 }
