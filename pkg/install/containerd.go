@@ -4,7 +4,10 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 )
 
 // Defaults of the installers.
@@ -49,10 +52,14 @@ type Result struct {
 // [plugins.'io.containerd.cri.v1.runtime'.containerd.runtimes.<runtime>.options]).
 // It replaces a different value (reported in Old), adds the key or the
 // table when missing, and writes a minimal version 2 file when there is
-// none.
+// none. A real TOML parser checks the edit before anything is written
+// (editContainerd).
 func Containerd(o ContainerdOptions) (*Result, error) {
 	if o.Runtime == "" {
 		o.Runtime = DefaultRuntime
+	}
+	if err := checkTOMLText(o.Runtime, o.Binary); err != nil {
+		return nil, err
 	}
 	warnings, err := checkBinary(o.Binary, o.DryRun)
 	if err != nil {
@@ -63,17 +70,9 @@ func Containerd(o ContainerdOptions) (*Result, error) {
 		return nil, err
 	}
 	r := &Result{Path: t.path, Created: !t.exists, Warnings: warnings}
-	var e *tomlEdit
-	if t.exists {
-		e, err = setBinaryName(t.data, o.Runtime, o.Binary)
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", t.path, err)
-		}
-	} else {
-		e = &tomlEdit{version: 2, changed: true, out: minimalConfig(o.Runtime, o.Binary)}
-		rt, quote, _ := runtimePath(2, o.Runtime)
-		e.section = "[" + formatKey(append(rt, "options"), quote) + "]"
-		e.changes = []string{"new file: a minimal version 2 configuration with " + e.section + " BinaryName = " + quoteString(o.Binary, false)}
+	e, err := editContainerd(t, o.Runtime, o.Binary)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", t.path, err)
 	}
 	r.Version, r.Section, r.Old, r.HadOld, r.Changes, r.Changed = e.version, e.section, e.old, e.hadOld, e.changes, e.changed
 	r.Warnings = append(r.Warnings, e.warnings...)
@@ -82,6 +81,56 @@ func Containerd(o ContainerdOptions) (*Result, error) {
 	}
 	r.Backup, err = t.replace(e.out, 0o644, now(o.Now))
 	return r, err
+}
+
+// editContainerd computes the edit of t and checks it with a real TOML
+// parser: a file the parser rejects is not edited, and an edit whose
+// meaning is not exactly BinaryName set (see intendedTree) is refused.
+func editContainerd(t *target, runtime, binary string) (*tomlEdit, error) {
+	if err := checkReadable(t.data); err != nil {
+		return nil, err
+	}
+	var e *tomlEdit
+	if t.exists {
+		var err error
+		if e, err = editConfig(t.data, runtime, binary); err != nil {
+			return nil, err
+		}
+	} else {
+		e = newConfig(runtime, binary)
+	}
+	if e.changed {
+		if err := verifyEdit(t.data, e.out, runtime, binary); err != nil {
+			return nil, err
+		}
+	}
+	return e, nil
+}
+
+// editConfig is the line editor; a variable so that a test can give the
+// check a faulty one.
+var editConfig = setBinaryName
+
+// newConfig is the edit that creates a missing configuration.
+func newConfig(runtime, binary string) *tomlEdit {
+	e := &tomlEdit{version: 2, changed: true, out: minimalConfig(runtime, binary)}
+	rt, quote, _ := runtimePath(2, runtime)
+	e.section = "[" + formatKey(append(rt, "options"), quote) + "]"
+	e.changes = []string{"new file: a minimal version 2 configuration with " + e.section + " BinaryName = " + quoteString(binary, false)}
+	return e
+}
+
+// checkTOMLText refuses what the file cannot hold: TOML text is UTF-8,
+// and the runtime's name also goes into a comment of a new file, where a
+// control character would end it.
+func checkTOMLText(runtime, binary string) error {
+	if !utf8.ValidString(runtime) || strings.ContainsFunc(runtime, unicode.IsControl) {
+		return fmt.Errorf("runtime name %q: UTF-8 text without control characters is needed", runtime)
+	}
+	if !utf8.ValidString(binary) {
+		return fmt.Errorf("binary %q: TOML holds only UTF-8 text", binary)
+	}
+	return nil
 }
 
 // checkBinary refuses a relative path, and a file that is not there: a

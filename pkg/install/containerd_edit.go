@@ -79,7 +79,7 @@ func setBinaryName(data []byte, runtime, binary string) (*tomlEdit, error) {
 	if err := checkConflicts(lines, rt, opt, hdr < 0); err != nil {
 		return nil, err
 	}
-	needRuntime := hdr < 0 && !hasTable(lines, rt)
+	needRuntime := hdr < 0 && !definesTable(lines, rt)
 	if hdr < 0 {
 		appendTables(e, data, lines, rt, quote, needRuntime, binary)
 	} else if err := editInTable(e, lines, hdr, binary); err != nil {
@@ -151,6 +151,17 @@ func onlyBlank(lines []tomlLine) bool {
 func hasTable(lines []tomlLine, path []string) bool {
 	for _, l := range lines {
 		if (l.kind == lineTable || l.kind == lineArrayTable) && slices.Equal(l.table, path) {
+			return true
+		}
+	}
+	return false
+}
+
+// definesTable reports whether a header defines the table path, or a table
+// below it (which creates path implicitly).
+func definesTable(lines []tomlLine, path []string) bool {
+	for _, l := range lines {
+		if (l.kind == lineTable || l.kind == lineArrayTable) && len(l.table) >= len(path) && slices.Equal(l.table[:len(path)], path) {
 			return true
 		}
 	}

@@ -34,6 +34,7 @@ type containerdCase struct {
 var containerdCases = []containerdCase{
 	{name: "1.6 default", file: "v2-default-1.6.toml", version: 2, old: "", hadOld: true},
 	{name: "2.x default", file: "v3-containerd2.toml", version: 3, old: "", hadOld: true, literal: true},
+	{name: "2.x, inline tables, CRLF", file: "v3-inline-crlf.toml", version: 3, old: "/usr/local/sbin/runc", hadOld: true, literal: true},
 	{name: "other binary", file: "v2-other-binary.toml", version: 2, old: "/usr/bin/runc", hadOld: true},
 	{name: "comments and spacing", file: "v2-comments.toml", version: 2, old: "/opt/runc/bin/runc", hadOld: true, literal: true},
 	{name: "options without BinaryName, CRLF", file: "v2-crlf-no-binary.toml", version: 2, added: 1, noType: true, warnings: 1},
@@ -148,6 +149,9 @@ func TestContainerdRefuses(t *testing.T) {
 		"v2-inline-options.toml": "outside its own table",
 		"v2-dotted-options.toml": "outside its own table",
 		"v2-dotted-runtime.toml": "dotted key",
+		// accepted by the line scanner, rejected by a real TOML parser
+		"v2-bare-value.toml":    "line 2, column 8: toml: ",
+		"v2-duplicate-key.toml": "not valid TOML",
 	}, func(path string) error {
 		_, err := Containerd(ContainerdOptions{Config: path, Binary: binary})
 		return err
@@ -177,6 +181,26 @@ func refuses(t *testing.T, testdata, name string, cases map[string]string, insta
 				t.Error("file touched")
 			}
 		})
+	}
+}
+
+// A runtime name or a binary path TOML cannot hold (not UTF-8; a control
+// character in the name, which a new file's comment holds) is refused
+// before any file is read.
+func TestContainerdRefusesUnwritableText(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "config.toml")
+	for _, o := range []ContainerdOptions{
+		{Runtime: "runc\nversion = 3", Binary: "/usr/local/bin/arch-wrapper"},
+		{Runtime: "run\xffc", Binary: "/usr/local/bin/arch-wrapper"},
+		{Binary: "/usr/local/bin/arch-\xbawrapper"},
+	} {
+		o.Config, o.DryRun = path, true
+		if _, err := Containerd(o); err == nil || !strings.Contains(err.Error(), "UTF-8") {
+			t.Errorf("%q %q: err = %v", o.Runtime, o.Binary, err)
+		}
+	}
+	if _, err := os.Stat(path); err == nil {
+		t.Error("file written")
 	}
 }
 
