@@ -96,7 +96,7 @@ func Classify(c Candidate, n Node) Target {
 		root = DefaultRuncRoot
 	}
 	root = filepath.Join(root, c.Namespace)
-	rec, err := state.Records{Dir: filepath.Join(n.StateDir, "containers")}.Load(root, c.ID)
+	rec, err := state.NodeRecords(n.StateDir).Load(root, c.ID)
 	switch {
 	case errors.Is(err, state.ErrNoRecord):
 		t.Skip = fmt.Sprintf("enabled, but arch-wrapper has no record of it under %s (not created through arch-wrapper?): a checkpoint would stop it without an ARCH image", n.StateDir)

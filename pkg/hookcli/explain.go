@@ -16,6 +16,7 @@ import (
 	"github.com/arch-ckpt/arch/pkg/ckpt"
 	"github.com/arch-ckpt/arch/pkg/config"
 	"github.com/arch-ckpt/arch/pkg/layer"
+	"github.com/arch-ckpt/arch/pkg/state"
 )
 
 func init() {
@@ -36,6 +37,17 @@ type Explanation struct {
 	Image    *ImageReport `json:"image,omitempty"`
 	AtCreate string       `json:"atCreate"`
 	Injects  []string     `json:"injects,omitempty"`
+	// Containers is what ARCH's records on this node say of the container
+	// (one per runc root that has it; none before its create).
+	Containers []ContainerReport `json:"containers,omitempty"`
+}
+
+// ContainerReport is ARCH's record of a created container: its phase and
+// its last checkpoint (pkg/state).
+type ContainerReport struct {
+	Root       string            `json:"root"`
+	Phase      state.Phase       `json:"phase"`
+	Checkpoint *state.Checkpoint `json:"checkpoint,omitempty"`
 }
 
 // ImageReport describes the store's image for the container's key.
@@ -124,6 +136,10 @@ func hookPathFor(configured string) string {
 func explain(ctx context.Context, b *bundle.Bundle, ns, id string, cfg config.Config, hookPath string) *Explanation {
 	allowed := cfg.Allowed()
 	x := &Explanation{Bundle: b.Dir, Namespace: ns, ID: id, AllowedRoots: allowed.Roots, Signed: cfg.ImageHMACKeyFile != ""}
+	for _, rec := range state.NodeRecords(cfg.StateDir).Find(id, b.Dir) {
+		ctr := state.Container{Root: rec.Root, ID: rec.ID, Record: rec}
+		x.Containers = append(x.Containers, ContainerReport{Root: rec.Root, Phase: ctr.Phase(), Checkpoint: rec.Checkpoint})
+	}
 	d := archspec.Decide(b.Spec, ns, id, allowed)
 	x.Decision = d
 	if d.Usable() {
@@ -263,6 +279,19 @@ func printExplanation(w io.Writer, x *Explanation) {
 				img.ImageID, img.Size, img.CheckpointedAt.Format(time.RFC3339), yes[img.Restored], state)
 		}
 	}
+	for _, c := range x.Containers {
+		fmt.Fprintf(w, "record:     runc root %s: %s\n", c.Root, c.Phase)
+		if ck := c.Checkpoint; ck != nil {
+			fmt.Fprintf(w, "checkpoint: %s since %s (started %s)", ck.State, ck.Changed.Format(time.RFC3339), ck.Started.Format(time.RFC3339))
+			if ck.ImageID != "" {
+				fmt.Fprintf(w, ", image %s", ck.ImageID)
+			}
+			if ck.Reason != "" {
+				fmt.Fprintf(w, ": %s", ck.Reason)
+			}
+			fmt.Fprintln(w)
+		}
+	}
 	fmt.Fprintf(w, "at create:  %s\n", x.AtCreate)
 	for i, inj := range x.Injects {
 		label := "injects:   "
@@ -282,5 +311,5 @@ func archCriuConfig(b *bundle.Bundle, stateDir string) bool {
 	if !set {
 		return archspec.CriuConfigPath("probe") != ""
 	}
-	return strings.HasPrefix(ann, filepath.Join(stateDir, "containers")+"/") && strings.HasSuffix(ann, ".criu.conf")
+	return strings.HasPrefix(ann, state.NodeRecords(stateDir).Dir+"/") && strings.HasSuffix(ann, ".criu.conf")
 }

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/rs/zerolog"
 
@@ -255,5 +256,35 @@ func TestSettleExitByStatus(t *testing.T) {
 				t.Fatalf("status %d: noted %v", status, got)
 			}
 		}
+	}
+}
+
+// explain prints what ARCH's record says of a created container: its
+// phase and its last checkpoint's state, with the reason it failed.
+func TestExplainPrintsTheRecordAndItsCheckpointState(t *testing.T) {
+	dir := t.TempDir()
+	b := writeBundle(t, dir, "ARCH_ENABLE=1")
+	rec := &state.Record{ID: "c1", Root: "/run/containerd/runc/prod", Bundle: b, Key: "prod/c1"}
+	ck, err := rec.BeginCheckpoint(time.Now(), false, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ck.Fail("CRIU dump: exit status 1", time.Now())
+	if err := state.NodeRecords(filepath.Join(dir, "state")).Save(rec); err != nil {
+		t.Fatal(err)
+	}
+	code, out, _ := runHook(t, "", "explain", "--config", writeConfig(t, dir), b)
+	for _, want := range []string{"record:     runc root /run/containerd/runc/prod: created", "checkpoint: failed since", ": CRIU dump: exit status 1"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("explain output lacks %q:\n%s", want, out)
+		}
+	}
+	code, out, _ = runHook(t, "", "explain", "--json", "--config", writeConfig(t, dir), b)
+	var x Explanation
+	if err := json.Unmarshal([]byte(out), &x); err != nil || code != 0 {
+		t.Fatalf("exit %d, %v:\n%s", code, err, out)
+	}
+	if len(x.Containers) != 1 || x.Containers[0].Checkpoint == nil || x.Containers[0].Checkpoint.State != state.CheckpointFailed {
+		t.Fatalf("containers: %+v", x.Containers)
 	}
 }

@@ -48,24 +48,41 @@ type Record struct {
 	// `runc kill`, or `delete --force` of a live one): it did not finish on
 	// its own, so the poststop hook keeps the image it was restored from.
 	StopRequested bool `json:"stopRequested,omitempty"`
-	// Checkpointing is set while an ARCH checkpoint runs, until the
-	// container is stopped: if the wrapper dies in between, the next ARCH
-	// call on the container settles what the store holds.
-	Checkpointing *InFlight `json:"checkpointing,omitempty"`
+	// Checkpoint is the container's last ARCH checkpoint (checkpoint.go):
+	// while it is in flight, a wrapper that dies leaves it for the next
+	// ARCH call on the container to settle.
+	Checkpoint *Checkpoint `json:"checkpoint,omitempty"`
+	// Checkpointing is the in-flight checkpoint as ARCH 0.x recorded it,
+	// read from a record written before an upgrade (see upgradeRecord).
+	Checkpointing *legacyInFlight `json:"checkpointing,omitempty"`
 }
 
-// InFlight is a checkpoint that has started and not finished.
-type InFlight struct {
-	Started time.Time `json:"started"`
-	// ImageID is set once the image is committed.
-	ImageID string `json:"imageID,omitempty"`
-	// LeftStopped: the dump leaves the tasks stopped (SIGSTOP) and CRIU's
-	// network lock in place; a container that goes on running needs both
-	// undone.
-	LeftStopped bool `json:"leftStopped,omitempty"`
-	// Froze: ARCH paused the container itself (the caller had not), so
-	// nobody else will resume it.
-	Froze bool `json:"froze,omitempty"`
+// legacyInFlight is a checkpoint in flight as records before the
+// checkpoint state machine stored it.
+type legacyInFlight struct {
+	Started     time.Time `json:"started"`
+	ImageID     string    `json:"imageID,omitempty"`
+	LeftStopped bool      `json:"leftStopped,omitempty"`
+	Froze       bool      `json:"froze,omitempty"`
+}
+
+// upgradeRecord turns a legacy in-flight checkpoint into its state:
+// committed when it had an image, dumped otherwise (the settling then
+// looks for an image the old wrapper committed without recording it).
+func upgradeRecord(rec *Record) {
+	old := rec.Checkpointing
+	if old == nil {
+		return
+	}
+	rec.Checkpointing = nil
+	if rec.Checkpoint.InFlight() {
+		return
+	}
+	st := CheckpointDumped
+	if old.ImageID != "" {
+		st = CheckpointCommitted
+	}
+	rec.Checkpoint = &Checkpoint{State: st, Started: old.Started, Changed: old.Started, ImageID: old.ImageID, LeftStopped: old.LeftStopped, Froze: old.Froze}
 }
 
 // RecordVersion is the current record format.
@@ -81,6 +98,11 @@ var ErrBadID = errors.New("invalid container id")
 // Records stores one small JSON file per enabled container.
 type Records struct {
 	Dir string // e.g. /run/arch/containers
+}
+
+// NodeRecords are the records in ARCH's state folder (state_dir).
+func NodeRecords(stateDir string) Records {
+	return Records{Dir: filepath.Join(stateDir, "containers")}
 }
 
 // ValidID reports whether id is one runc accepts (^[\w+-\.]+$), which also
@@ -139,6 +161,7 @@ func LoadRecordFile(p string) (*Record, error) {
 	if rec.Version != RecordVersion {
 		return nil, fmt.Errorf("record %s: unknown version %d", p, rec.Version)
 	}
+	upgradeRecord(&rec)
 	return &rec, nil
 }
 

@@ -33,9 +33,8 @@ import (
 //  4. only then kill it; if anything before fails, it is revived, thawed
 //     (or left paused for the caller that paused it) and keeps running.
 func (c *call) checkpoint() (int, bool) {
-	records := c.records()
-	rec, err := records.Load(c.root(), c.cmd.ID)
-	if errors.Is(err, state.ErrNoRecord) {
+	ctr := c.container()
+	if !ctr.Enabled() {
 		return 0, false
 	}
 	// The container is ARCH's (it has a record): whatever ARCH cannot serve
@@ -45,11 +44,11 @@ func (c *call) checkpoint() (int, bool) {
 		c.failCheckpoint("arch-wrapper: checkpoint refused: "+why+"; the container keeps running", err)
 		return exitArchError, true
 	}
-	if err != nil {
-		return refuse("its ARCH record is unreadable ("+err.Error()+")", err)
+	if ctr.Err != nil {
+		return refuse("its ARCH record is unreadable ("+ctr.Err.Error()+")", ctr.Err)
 	}
-	if c.cfgErr != nil {
-		return refuse("the ARCH configuration has errors ("+c.cfgErr.Error()+")", c.cfgErr)
+	if err := c.startsNothingNew(); err != nil {
+		return refuse("the ARCH configuration has errors ("+err.Error()+")", err)
 	}
 	if why := unservedCheckpointFlags(c.cmd); why != "" {
 		return refuse(why, nil)
@@ -59,11 +58,13 @@ func (c *call) checkpoint() (int, bool) {
 		return refuse("cannot lock its ARCH record ("+err.Error()+")", err)
 	}
 	defer held.Release()
-	log := c.logger().With().Str("key", rec.Key).Logger()
-	if rec, err = records.Load(c.root(), c.cmd.ID); err != nil {
-		return refuse("its ARCH record is unreadable ("+err.Error()+")", err)
+	if ctr = c.relook(); ctr.Record == nil {
+		return refuse(fmt.Sprintf("its ARCH record is %s (%v)", ctr.Phase(), ctr.Err), ctr.Err)
 	}
-	if rec.Checkpointing != nil {
+	rec := ctr.Record
+	records := c.records()
+	log := c.logger().With().Str("key", rec.Key).Logger()
+	if rec.CheckpointInFlight() != nil {
 		c.settleCheckpoint(rec, &log)
 	}
 	sweepStaging(c.cfg.StagingDir, &log)
@@ -71,8 +72,7 @@ func (c *call) checkpoint() (int, bool) {
 	ctx, cancel := context.WithTimeout(context.Background(), c.cfg.CheckpointTimeout)
 	defer cancel()
 	ph := newPhases()
-	r := c.runner()
-	st, err := r.State(ctx, c.cmd.ID)
+	st, err := c.rc.State(ctx, c.cmd.ID)
 	if err != nil || (st.Status != "running" && st.Status != "paused") {
 		// runc gives the caller its own answer ("container not running", ...).
 		log.Info().Err(err).Msg("checkpoint: container not running; passing to runc")
@@ -86,7 +86,7 @@ func (c *call) checkpoint() (int, bool) {
 	plan := c.planDump(b, &log)
 	weFroze := false
 	if st.Status == "running" {
-		if err := c.freeze(ctx, r); err != nil {
+		if err := c.freeze(ctx); err != nil {
 			c.failCheckpoint("arch-wrapper: checkpoint: cannot freeze the container: "+err.Error(), err)
 			return exitArchError, true
 		}
@@ -94,48 +94,52 @@ func (c *call) checkpoint() (int, bool) {
 	}
 	ph.done("freeze")
 	c.fault(faultCheckpointFrozen)
-	rec.Checkpointing = &state.InFlight{Started: time.Now().UTC(), LeftStopped: plan.leftStopped, Froze: weFroze}
-	undo := func() { c.thawAfterFailure(r, weFroze, st.Pid, rec.Checkpointing.LeftStopped, &log) }
-	if err := records.Save(rec); err != nil {
-		undo()
-		c.failCheckpoint("arch-wrapper: checkpoint: cannot save the record: "+err.Error(), err)
+	ck, err := rec.BeginCheckpoint(time.Now(), plan.leftStopped, weFroze)
+	undo := func() { c.thawAfterFailure(weFroze, st.Pid, ck.LeftStopped, &log) }
+	if err == nil {
+		err = records.Save(rec)
+	}
+	if err != nil {
+		c.thawAfterFailure(weFroze, st.Pid, plan.leftStopped, &log)
+		c.failCheckpoint("arch-wrapper: checkpoint: cannot record its start: "+err.Error(), err)
 		return exitArchError, true
 	}
-	manifest, err := c.dumpAndCommit(ctx, r, rec, b, st.Pid, &plan, ph, &log)
-	if err != nil {
+	// failed ends the checkpoint: the container is put back, the reason
+	// recorded and reported.
+	failed := func(msg string, err error) (int, bool) {
 		undo()
-		rec.Checkpointing = nil
+		ck.Fail(msg, time.Now())
 		records.Save(rec)
+		c.failCheckpoint(msg, err)
+		return exitArchError, true
+	}
+	manifest, err := c.dumpAndCommit(ctx, rec, b, st.Pid, &plan, ph, &log)
+	if err != nil {
 		if errors.Is(err, realrunc.ErrTimeout) || errors.Is(ctx.Err(), context.DeadlineExceeded) {
 			err = fmt.Errorf("timed out after %s (checkpoint_timeout): %w", c.cfg.CheckpointTimeout, err)
 		}
-		c.failCheckpoint("arch-wrapper: checkpoint failed, the container keeps running: "+err.Error(), err)
-		return exitArchError, true
-	}
-	rec.Checkpointing.ImageID = manifest.ImageID
-	if err := records.Save(rec); err != nil {
-		log.Warn().Err(err).Msg("checkpoint: cannot record the committed image")
+		return failed("arch-wrapper: checkpoint failed, the container keeps running: "+err.Error(), err)
 	}
 	c.fault(faultCheckpointCommitted)
-	switch err := c.stopFrozen(r, st.Pid, ph, &log); {
-	case errors.Is(err, errStillExiting):
+	if err := c.killFrozen(st.Pid, ph); err != nil {
+		// The kill never reached the container: it lives on past its
+		// image, which is stale.
+		c.discardImage(rec, manifest.ImageID, &log)
+		return failed("arch-wrapper: checkpoint failed: the container could not be stopped after the commit ("+err.Error()+"); image discarded, the container keeps running", err)
+	}
+	ck.To(state.CheckpointKilled, time.Now())
+	if err := records.Save(rec); err != nil {
+		log.Warn().Err(err).Msg("checkpoint: cannot record the kill")
+	}
+	if err := c.waitGone(st.Pid, &log); err != nil {
 		// SIGKILL was delivered: the container ends, whenever its last
 		// process lets it (D state on a network file system). Its image
 		// is its last state: kept.
 		log.Warn().Err(err).Str("image", manifest.ImageID).Msg("checkpoint: container stopped, image kept; its process is still exiting")
-	case err != nil:
-		// The kill never reached the container: it lives on past its
-		// image, which is stale.
-		c.discardImage(rec, manifest.ImageID, &log)
-		undo()
-		rec.Checkpointing = nil
-		records.Save(rec)
-		c.failCheckpoint("arch-wrapper: checkpoint failed: the container could not be stopped after the commit ("+err.Error()+"); image discarded, the container keeps running", err)
-		return exitArchError, true
 	}
 	ph.done("gone")
 	c.fault(faultCheckpointStopped)
-	rec.Checkpointing = nil
+	ck.To(state.CheckpointSettled, time.Now())
 	rec.CheckpointedImage = manifest.ImageID
 	rec.SkipResume = true
 	if err := records.Save(rec); err != nil {
@@ -192,7 +196,7 @@ func (c *call) noteInDumpLog(msg string) {
 }
 
 // dumpAndCommit runs the CRIU dump through runc and commits it.
-func (c *call) dumpAndCommit(ctx context.Context, r *realrunc.Runner, rec *state.Record, b *bundle.Bundle, pid int, plan *dumpPlan, ph *phases, log *zerolog.Logger) (*ckpt.Manifest, error) {
+func (c *call) dumpAndCommit(ctx context.Context, rec *state.Record, b *bundle.Bundle, pid int, plan *dumpPlan, ph *phases, log *zerolog.Logger) (*ckpt.Manifest, error) {
 	// The image's fingerprint is computed beside the dump (the layers do
 	// not change); a cached one costs nothing.
 	identity := archspec.IdentifyAsync(b, c.layerCache())
@@ -220,8 +224,9 @@ func (c *call) dumpAndCommit(ctx context.Context, r *realrunc.Runner, rec *state
 	dump.SetBool("leave-running")
 	plan.settleTCP(pid)
 	defer plan.apply(dump, log)()
-	if !plan.leftStopped && rec.Checkpointing.LeftStopped {
-		rec.Checkpointing.LeftStopped = false
+	ck := rec.Checkpoint
+	if !plan.leftStopped && ck.LeftStopped {
+		ck.LeftStopped = false
 		c.records().Save(rec)
 	}
 	log.Info().Strs("argv", c.argvForLog()).Strs("rewritten", dump.Render()).Strs("criu_config", plan.lines).Msg("checkpoint: dumping")
@@ -230,16 +235,20 @@ func (c *call) dumpAndCommit(ctx context.Context, r *realrunc.Runner, rec *state
 		return nil, err
 	}
 	defer closeFiles(stdio.ExtraFiles)
-	// dump carries the caller's global flags already: run it without the runner's.
-	dumper := &realrunc.Runner{Path: r.Path, Env: r.Env}
-	dumper.OnStart = c.faultWhenFilled(faultCheckpointDump, filepath.Join(staging, "checkpoint"))
-	err = dumper.Run(ctx, stdio, dump.Render()...)
+	// dump carries the caller's global flags already.
+	err = c.rc.Checkpoint(ctx, stdio, dump.Render(), c.faultWhenFilled(faultCheckpointDump, filepath.Join(staging, "checkpoint")))
 	c.adoptContainerDumpLog(b, staging, log)
 	c.copyDumpLog(staging)
 	if err != nil {
 		return nil, fmt.Errorf("CRIU dump: %w", err)
 	}
 	ph.done("dump")
+	if err := ck.To(state.CheckpointDumped, time.Now()); err != nil {
+		return nil, err
+	}
+	if err := c.records().Save(rec); err != nil {
+		return nil, fmt.Errorf("record the dump: %w", err)
+	}
 	if err := arrangeStaging(staging); err != nil {
 		return nil, err
 	}
@@ -263,6 +272,12 @@ func (c *call) dumpAndCommit(ctx context.Context, r *realrunc.Runner, rec *state
 		return nil, fmt.Errorf("commit to %s: %w", rec.Store, err)
 	}
 	ph.done("commit")
+	if err := ck.Commit(manifest.ImageID, time.Now()); err != nil {
+		return nil, err
+	}
+	if err := c.records().Save(rec); err != nil {
+		log.Warn().Err(err).Msg("checkpoint: cannot record the committed image")
+	}
 	if err := c.fillCallerImagePath(staging); err != nil {
 		log.Warn().Err(err).Msg("checkpoint: cannot give the caller's --image-path a copy of the dump")
 	}
@@ -290,12 +305,9 @@ func arrangeStaging(staging string) error {
 
 // discardImage removes an image this checkpoint committed but must not keep.
 func (c *call) discardImage(rec *state.Record, imageID string, log *zerolog.Logger) {
-	store, err := c.openStore(rec.Store)
+	store, key, err := c.recordStore(rec)
 	if err == nil {
-		var key ckpt.Key
-		if key, err = ckpt.ParseKey(rec.Key); err == nil {
-			_, err = store.RemoveIfCurrent(key, imageID)
-		}
+		_, err = store.RemoveIfCurrent(key, imageID)
 	}
 	if err != nil {
 		log.Error().Err(err).Str("image", imageID).Msg("checkpoint: cannot discard the image")
@@ -305,46 +317,53 @@ func (c *call) discardImage(rec *state.Record, imageID string, log *zerolog.Logg
 // thawAfterFailure puts the container back the way the caller left it:
 // revived (pkg/netlock, SIGCONT) and thawed, or left paused for the caller
 // that paused it and will resume it.
-func (c *call) thawAfterFailure(r *realrunc.Runner, weFroze bool, pid int, leftStopped bool, log *zerolog.Logger) {
+func (c *call) thawAfterFailure(weFroze bool, pid int, leftStopped bool, log *zerolog.Logger) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	c.revive(ctx, r, pid, leftStopped, log)
+	c.revive(ctx, pid, leftStopped, log)
 	if !weFroze {
 		return
 	}
-	if err := r.Run(ctx, realrunc.Stdio{}, "resume", c.cmd.ID); err != nil {
+	if err := c.rc.Resume(ctx, c.cmd.ID); err != nil {
 		log.Error().Err(err).Msg("checkpoint: cannot thaw the container after a failed checkpoint")
 	}
 }
 
-// stopFrozen kills the still-frozen container and waits until its init
-// process (pid, from runc state) is gone. An error wrapping errStillExiting
-// means the kill was delivered and the process has not exited within
-// exitWait; any other, that the container could not be killed. `runc kill --all` freezes the
-// container, signals every process and thaws it, so the SIGKILL lands
-// before any of its code runs again; should the container still be frozen
-// after that (a runc that does not thaw), ARCH thaws it.
-func (c *call) stopFrozen(r *realrunc.Runner, pid int, ph *phases, log *zerolog.Logger) error {
+// killFrozen kills the still-frozen container: `runc kill --all` freezes
+// the container, signals every process and thaws it, so the SIGKILL lands
+// before any of its code runs again. An error means the kill did not
+// reach the container.
+func (c *call) killFrozen(pid int, ph *phases) error {
+	ctx, cancel := context.WithTimeout(context.Background(), exitWait)
+	defer cancel()
+	c.initStart = procStartTime(pid)
+	if err := c.rc.Kill(ctx, c.cmd.ID, "KILL", true); err != nil {
+		if err2 := c.rc.Kill(ctx, c.cmd.ID, "KILL", false); err2 != nil {
+			return fmt.Errorf("kill: %w", err2)
+		}
+	}
+	ph.done("kill")
+	return nil
+}
+
+// waitGone waits until the killed container's init process (pid, from
+// runc state) is gone; should the container still be frozen after the kill
+// (a runc that does not thaw), ARCH thaws it. An error wrapping
+// errStillExiting means the process has not exited within exitWait.
+func (c *call) waitGone(pid int, log *zerolog.Logger) error {
 	wait, linger := exitWait, c.faultArmed(faultCheckpointLinger)
 	if linger {
 		wait = faultLingerWait
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), wait)
 	defer cancel()
-	init := procStartTime(pid)
-	if err := r.Run(ctx, realrunc.Stdio{}, "kill", "--all", c.cmd.ID, "KILL"); err != nil {
-		if err2 := r.Run(ctx, realrunc.Stdio{}, "kill", c.cmd.ID, "KILL"); err2 != nil {
-			return fmt.Errorf("kill: %w", err2)
-		}
-	}
-	ph.done("kill")
 	thawAt := time.Now().Add(thawAfter)
 	for {
-		if exited(pid, init) && !linger {
+		if exited(pid, c.initStart) && !linger {
 			return nil
 		}
 		if !thawAt.IsZero() && time.Now().After(thawAt) {
-			if err := r.Run(ctx, realrunc.Stdio{}, "resume", c.cmd.ID); err != nil {
+			if err := c.rc.Resume(ctx, c.cmd.ID); err != nil {
 				log.Debug().Err(err).Msg("checkpoint: thaw after kill")
 			}
 			thawAt = time.Time{}

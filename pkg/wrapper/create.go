@@ -1,6 +1,7 @@
 package wrapper
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 	"time"
@@ -72,13 +73,13 @@ func (c *call) create() (int, bool) {
 		records.Remove(c.root(), id)
 		return 0, false
 	}
-	if err := records.Save(rec); err != nil {
-		c.warn("arch-wrapper: "+err.Error()+"; container runs without ARCH", err)
-		return 0, false
-	}
-	if err := records.MarkEnabled(id); err != nil {
+	switch err := records.Adopt(rec); {
+	case errors.Is(err, state.ErrNoMarker):
 		// Its execs and pauses then go straight to runc, unserialized.
 		c.logger().Warn().Err(err).Msg("create: cannot mark the container for the fast path")
+	case err != nil:
+		c.warn("arch-wrapper: "+err.Error()+"; container runs without ARCH", err)
+		return 0, false
 	}
 	log := c.logger().With().Str("key", rec.Key).Str("store", rec.Store).Logger()
 	if code, restored := c.tryRestore(b, rec, d.ParsedKey(), d.WorkDir != ""); restored {

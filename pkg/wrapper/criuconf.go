@@ -18,7 +18,6 @@ import (
 	"github.com/arch-ckpt/arch/pkg/ckpt"
 	"github.com/arch-ckpt/arch/pkg/config"
 	"github.com/arch-ckpt/arch/pkg/netlock"
-	"github.com/arch-ckpt/arch/pkg/realrunc"
 	"github.com/arch-ckpt/arch/pkg/runccmd"
 	"github.com/arch-ckpt/arch/pkg/specpatch"
 	"github.com/arch-ckpt/arch/pkg/state"
@@ -240,13 +239,18 @@ func writeCriuConfig(conf string, lines []string) error {
 	return atomicfile.WriteFile(conf, []byte(strings.Join(lines, "\n")+"\n"), 0o600)
 }
 
+// unlockNetwork removes CRIU's network lock of the container whose init is
+// pid (pkg/netlock; replaced by the unit tests, whose "containers" are
+// processes of the host's network namespace).
+var unlockNetwork = netlock.Unlock
+
 // revive makes a frozen container that was dumped but must go on running
 // whole again: it removes CRIU's network lock (left by a stopped dump, or by
 // a CRIU killed on timeout) and, when the dump left the tasks stopped, sends
 // every process SIGCONT, which takes effect when the container is thawed.
-func (c *call) revive(ctx context.Context, r *realrunc.Runner, pid int, leftStopped bool, log *zerolog.Logger) {
+func (c *call) revive(ctx context.Context, pid int, leftStopped bool, log *zerolog.Logger) {
 	if pid > 0 {
-		if unlocked, err := netlock.Unlock(ctx, pid); err != nil {
+		if unlocked, err := unlockNetwork(ctx, pid); err != nil {
 			log.Error().Err(err).Msg("checkpoint: cannot remove CRIU's network lock; the container's network stays blocked")
 		} else if unlocked {
 			log.Info().Msg("checkpoint: CRIU's network lock removed")
@@ -255,7 +259,7 @@ func (c *call) revive(ctx context.Context, r *realrunc.Runner, pid int, leftStop
 	if !leftStopped {
 		return
 	}
-	pids, err := r.Pids(ctx, c.cmd.ID)
+	pids, err := c.rc.Pids(ctx, c.cmd.ID)
 	if err != nil {
 		log.Error().Err(err).Msg("checkpoint: cannot list the container's processes to continue them")
 		return

@@ -6,23 +6,22 @@ import (
 
 	"github.com/arch-ckpt/arch/pkg/flock"
 	"github.com/arch-ckpt/arch/pkg/realrunc"
-	"github.com/arch-ckpt/arch/pkg/state"
 )
 
 // delete runs `runc delete` for an enabled container (its poststop hook,
 // arch-hook, reads the record) and then forgets the container.
 func (c *call) delete() (int, bool) {
-	records := c.records()
-	if _, err := records.Load(c.root(), c.cmd.ID); errors.Is(err, state.ErrNoRecord) {
+	if !c.container().Enabled() {
 		return 0, false
 	}
+	records := c.records()
 	held, err := c.lockRecord()
 	if err != nil {
 		c.logger().Warn().Err(err).Msg("delete: cannot lock the record; passing to runc")
 		return 0, false
 	}
 	defer held.Release()
-	if rec, err := records.Load(c.root(), c.cmd.ID); err == nil && (rec.Checkpointing != nil || c.cmd.Bool("force")) {
+	if rec := c.relook().Record; rec != nil && (rec.CheckpointInFlight() != nil || c.cmd.Bool("force")) {
 		// Settle before the poststop hook reads the record.
 		stopped := c.settleCheckpoint(rec, c.logger())
 		if c.cmd.Bool("force") && !stopped && !rec.StopRequested {
@@ -46,8 +45,7 @@ func (c *call) delete() (int, bool) {
 		defer freeze.Release()
 	}
 	// The caller's exact arguments, stdio and fds: only ARCH's cleanup follows.
-	r := &realrunc.Runner{Path: c.runc, Env: c.env}
-	err = r.Run(context.Background(), realrunc.Inherit(), c.argv[1:]...)
+	err = c.rc.Call(context.Background(), realrunc.Inherit(), c.argv[1:], nil)
 	code := exitCode(err)
 	if code == 0 || !c.runcStateExists() {
 		records.Remove(c.root(), c.cmd.ID)
@@ -59,7 +57,7 @@ func (c *call) delete() (int, bool) {
 
 // runcStateExists reports whether runc still knows the container.
 func (c *call) runcStateExists() bool {
-	_, err := c.runner().State(context.Background(), c.cmd.ID)
+	_, err := c.rc.State(context.Background(), c.cmd.ID)
 	return err == nil
 }
 

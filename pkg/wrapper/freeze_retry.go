@@ -35,11 +35,11 @@ var errFreezeFailed = errors.New("unable to freeze")
 // the attempt's own buffer; the last attempt's is copied to out (the
 // caller's stderr, for a caller's pause), and every failed one is logged.
 // The freeze locks must be held.
-func (c *call) pauseRetrying(ctx context.Context, r *realrunc.Runner, out io.Writer) error {
+func (c *call) pauseRetrying(ctx context.Context, out io.Writer) error {
 	pause := freezeBackoffMin
 	for attempt := 1; ; attempt++ {
 		var buf bytes.Buffer
-		err := c.pauseOnce(ctx, r, &buf, attempt)
+		err := c.pauseOnce(ctx, &buf, attempt)
 		if err == nil || !freezeFailed(err, buf.String()) || ctx.Err() != nil {
 			if out != nil {
 				out.Write(buf.Bytes())
@@ -67,11 +67,11 @@ func (c *call) pauseRetrying(ctx context.Context, r *realrunc.Runner, out io.Wri
 
 // pauseOnce is one `runc pause` (or, in a test build, an injected freeze
 // failure).
-func (c *call) pauseOnce(ctx context.Context, r *realrunc.Runner, out io.Writer, attempt int) error {
+func (c *call) pauseOnce(ctx context.Context, out io.Writer, attempt int) error {
 	if err := c.injectedFreezeFailure(attempt, out); err != nil {
 		return err
 	}
-	return r.Run(ctx, realrunc.Stdio{Stdout: out, Stderr: out}, "pause", c.cmd.ID)
+	return c.rc.Pause(ctx, c.cmd.ID, out)
 }
 
 // freezeFailed reports whether a pause failed in runc's freezer (its
@@ -94,8 +94,7 @@ func lastLine(s string) string {
 // not in the wrapper's place). Its exit status and output are runc's last
 // attempt's.
 func (c *call) runcPause(ctx context.Context) int {
-	r := &realrunc.Runner{Path: c.runc, Env: c.env, Global: c.cmd.RenderGlobal()}
-	err := c.pauseRetrying(ctx, r, os.Stderr)
+	err := c.pauseRetrying(ctx, os.Stderr)
 	if err != nil {
 		c.logger().Warn().Err(err).Strs("argv", c.argvForLog()).Msg("pause failed")
 	}

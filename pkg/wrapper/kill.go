@@ -2,11 +2,9 @@ package wrapper
 
 import (
 	"context"
-	"errors"
 	"strings"
 
 	"github.com/arch-ckpt/arch/pkg/flock"
-	"github.com/arch-ckpt/arch/pkg/state"
 )
 
 // terminating are the signals by which a caller stops a container (by name
@@ -30,7 +28,7 @@ func (c *call) kill() (int, bool) {
 	if terminating[sig] {
 		c.markStopRequested()
 	}
-	if c.cmd.Bool("all") && c.enabled() {
+	if c.cmd.Bool("all") && c.container().Enabled() {
 		// runc kill --all freezes the container to signal every process:
 		// serialized against execs like a pause (serialize.go).
 		return c.passthroughLocked(func(ctx context.Context) (*flock.Lock, error) {
@@ -42,8 +40,7 @@ func (c *call) kill() (int, bool) {
 
 // markStopRequested sets the record's StopRequested mark, if there is a record.
 func (c *call) markStopRequested() {
-	records := c.records()
-	if _, err := records.Load(c.root(), c.cmd.ID); errors.Is(err, state.ErrNoRecord) {
+	if !c.container().Enabled() {
 		return
 	}
 	held, err := c.lockRecord()
@@ -51,12 +48,12 @@ func (c *call) markStopRequested() {
 		return
 	}
 	defer held.Release()
-	rec, err := records.Load(c.root(), c.cmd.ID)
-	if err != nil || rec.StopRequested {
+	rec := c.relook().Record
+	if rec == nil || rec.StopRequested {
 		return
 	}
 	rec.StopRequested = true
-	if err := records.Save(rec); err != nil {
+	if err := c.records().Save(rec); err != nil {
 		c.logger().Warn().Err(err).Msg("kill: cannot note the stop request")
 		return
 	}

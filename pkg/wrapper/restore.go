@@ -166,10 +166,10 @@ func (c *call) restoreFrom(ctx context.Context, img *ckpt.Image, b *bundle.Bundl
 	}
 	argv := restore.Render()
 	log.Info().Strs("argv", c.argvForLog()).Strs("rewritten", argv).Msg("restore: running")
-	r := &realrunc.Runner{Path: c.runc, Env: c.env, OnStart: c.faultOnce(faultRestoreRunc)}
+
 	notSubreaper := becomeSubreaper(log)
 	defer notSubreaper()
-	err = r.Run(ctx, realrunc.Inherit(), argv...)
+	err = c.rc.Restore(ctx, realrunc.Inherit(), argv, c.faultOnce(faultRestoreRunc))
 	var console *ptyrelay.Console
 	if err == nil && relay != nil {
 		console, err = relay.Receive(consoleWait)
@@ -202,7 +202,7 @@ func (c *call) restoreFrom(ctx context.Context, img *ckpt.Image, b *bundle.Bundl
 func (c *call) undoRestore(log *zerolog.Logger) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	if err := c.runner().Run(ctx, realrunc.Stdio{}, "delete", "--force", c.cmd.ID); err != nil {
+	if err := c.rc.Delete(ctx, c.cmd.ID, true); err != nil {
 		log.Debug().Err(err).Msg("restore: cleanup delete")
 	}
 }

@@ -2,12 +2,10 @@ package wrapper
 
 import (
 	"context"
-	"os"
 	"runtime"
 	"time"
 
 	"github.com/arch-ckpt/arch/pkg/flock"
-	"github.com/arch-ckpt/arch/pkg/realrunc"
 )
 
 // exec and pause of an enabled container run under the freeze locks of
@@ -23,7 +21,7 @@ import (
 const lockWait = 10 * time.Second
 
 func (c *call) serializedExec() (int, bool) {
-	if !c.cmd.Bool("detach") || !c.enabled() {
+	if !c.cmd.Bool("detach") || !c.container().Enabled() {
 		return 0, false
 	}
 	return c.passthroughLocked(func(ctx context.Context) (*flock.Lock, error) {
@@ -35,7 +33,7 @@ func (c *call) serializedExec() (int, bool) {
 // the freeze locks, as a child of the wrapper so that a freeze runc gives
 // up on is retried (freeze_retry.go), within checkpoint_timeout.
 func (c *call) serializedPause() (int, bool) {
-	if !c.enabled() {
+	if !c.container().Enabled() {
 		return 0, false
 	}
 	lockCtx, cancel := context.WithTimeout(context.Background(), lockWait)
@@ -67,23 +65,13 @@ func (c *call) passthroughLocked(take func(context.Context) (*flock.Lock, error)
 
 // freeze pauses the container for ARCH's own checkpoint, under the freeze
 // locks; the wait counts against the checkpoint's timeout.
-func (c *call) freeze(ctx context.Context, r *realrunc.Runner) error {
+func (c *call) freeze(ctx context.Context) error {
 	held, err := c.records().FreezeLock(ctx, c.root(), c.cmd.ID)
 	if err != nil {
 		return err
 	}
 	defer held.Release()
-	return c.pauseRetrying(ctx, r, nil)
-}
-
-// enabled reports whether ARCH has a record of the container.
-func (c *call) enabled() bool {
-	p, err := c.records().Path(c.root(), c.cmd.ID)
-	if err != nil {
-		return false
-	}
-	_, err = os.Stat(p)
-	return err == nil
+	return c.pauseRetrying(ctx, nil)
 }
 
 // passthroughHolding replaces the process with the real runc, which

@@ -1,10 +1,6 @@
 package wrapper
 
-import (
-	"errors"
-
-	"github.com/arch-ckpt/arch/pkg/state"
-)
+import "github.com/arch-ckpt/arch/pkg/state"
 
 // skipOnce answers a `start` after a create that ARCH turned into a restore
 // (the process already runs: real runc would say "cannot start an already
@@ -12,16 +8,14 @@ import (
 // container, with success and without calling runc. The mark is consumed:
 // a second call goes to runc.
 func (c *call) skipOnce(what string, mark func(*state.Record) *bool) (int, bool) {
-	records := c.records()
-	rec, err := records.Load(c.root(), c.cmd.ID)
-	if errors.Is(err, state.ErrNoRecord) {
+	ctr := c.container()
+	switch {
+	case !ctr.Enabled():
 		return 0, false
-	}
-	if err != nil {
-		c.logger().Warn().Err(err).Msg(what + ": unreadable record; passing to runc")
+	case ctr.Err != nil:
+		c.logger().Warn().Err(ctr.Err).Msg(what + ": unreadable record; passing to runc")
 		return 0, false
-	}
-	if !*mark(rec) && rec.Checkpointing == nil {
+	case !*mark(ctr.Record) && ctr.Phase() != state.PhaseCheckpointing:
 		return 0, false // the common case: nothing to skip, no lock taken
 	}
 	held, err := c.lockRecord()
@@ -30,10 +24,11 @@ func (c *call) skipOnce(what string, mark func(*state.Record) *bool) (int, bool)
 		return 0, false
 	}
 	defer held.Release()
-	if rec, err = records.Load(c.root(), c.cmd.ID); err != nil {
+	rec := c.relook().Record
+	if rec == nil {
 		return 0, false
 	}
-	if rec.Checkpointing != nil {
+	if rec.CheckpointInFlight() != nil {
 		// The wrapper of a checkpoint died; this is the caller's resume
 		// (or a start) that follows it.
 		stopped := c.settleCheckpoint(rec, c.logger())
@@ -46,7 +41,7 @@ func (c *call) skipOnce(what string, mark func(*state.Record) *bool) (int, bool)
 		return 0, false
 	}
 	*mark(rec) = false
-	if err := records.Save(rec); err != nil {
+	if err := c.records().Save(rec); err != nil {
 		// Still answer this call: the mark exists because runc would fail it.
 		c.logger().Warn().Err(err).Msg(what + ": cannot clear the mark")
 	}

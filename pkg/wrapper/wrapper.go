@@ -30,12 +30,19 @@ type call struct {
 	getenv func(string) string
 	cmd    *runccmd.Command
 	cfg    config.Config
-	runc   string
-	self   string
+	// rc is the real runc (runc.go: the seam the unit tests fake).
+	rc   runc
+	self string
 	// cfgErr is set when the configuration file could not be read entirely:
 	// ARCH then starts nothing new (create and checkpoint pass through) but
 	// still completes what it started (skipped start/resume, delete).
 	cfgErr error
+
+	// initStart is the start time of the container's init process when a
+	// checkpoint kills it (to tell it from a process that reuses its pid).
+	initStart string
+	// ctr is the call's container, once looked up (container.go).
+	ctr *state.Container
 
 	log     zerolog.Logger
 	logOpen bool
@@ -62,7 +69,7 @@ func (c *call) run() int {
 		c.fail("arch-wrapper: "+err.Error(), err)
 		return exitRuncNotFound
 	}
-	c.runc = runc
+	c.rc = &realrunc.Runc{Path: runc, Env: c.env}
 	if cfgErr != nil {
 		// Only ARCH's log: pass-through calls must not fill every container's
 		// log.json. Calls whose behaviour changes say so in runc's log too.
@@ -71,6 +78,9 @@ func (c *call) run() int {
 	}
 	if len(c.argv) > 1 {
 		c.cmd, parseErr = runccmd.Parse(c.argv[1:])
+	}
+	if c.cmd != nil {
+		c.rc = &realrunc.Runc{Path: runc, Env: c.env, Global: c.cmd.RenderGlobal()}
 	}
 	if parseErr != nil {
 		c.warn("arch-wrapper: cannot parse the runc command line ("+parseErr.Error()+"); passing it to runc unchanged", parseErr)
@@ -121,7 +131,7 @@ func (c *call) dispatch() (code int, handled bool) {
 
 // passthrough replaces the process with the real runc.
 func (c *call) passthrough() int {
-	err := realrunc.Exec(c.runc, c.argv, c.env)
+	err := c.rc.Exec(c.argv, c.env)
 	c.fail("arch-wrapper: "+err.Error(), err)
 	return exitRuncNotFound
 }
@@ -137,16 +147,7 @@ func (c *call) root() string {
 }
 
 func (c *call) records() state.Records {
-	return state.Records{Dir: c.cfg.StateDir + "/containers"}
-}
-
-// runner runs the real runc as a child with the call's global flags.
-func (c *call) runner() *realrunc.Runner {
-	var global []string
-	if c.cmd != nil {
-		global = c.cmd.RenderGlobal()
-	}
-	return &realrunc.Runner{Path: c.runc, Global: global, Env: c.env}
+	return state.NodeRecords(c.cfg.StateDir)
 }
 
 // runcLog is the --log file the caller gave runc, if any.
