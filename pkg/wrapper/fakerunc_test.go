@@ -185,19 +185,30 @@ func (f *fakeRunc) Delete(ctx context.Context, id string, force bool) error {
 	return nil
 }
 
+// enterRewritten checks an argv ARCH rewrote (step's subcommand, with
+// flag set), then enters step: its scripted failure or hang.
+func (f *fakeRunc) enterRewritten(ctx context.Context, step runcStep, argv []string, flag string) (*runccmd.Command, error) {
+	cmd, err := runccmd.Parse(argv)
+	if err != nil || cmd.Name != string(step) || !cmd.Bool(flag) {
+		f.t.Errorf("%s argv %q (want --%s): %v", step, argv, flag, err)
+		return nil, errors.New("bad argv")
+	}
+	if err := f.enter(step, argv); err != nil {
+		return nil, err
+	}
+	if f.hangs[step] {
+		<-ctx.Done()
+		return nil, fmt.Errorf("%w: %w", realrunc.ErrTimeout, ctx.Err())
+	}
+	return cmd, nil
+}
+
 // Checkpoint writes what runc checkpoint --leave-running would: CRIU's
 // images under --image-path, dump.log under --work-path.
 func (f *fakeRunc) Checkpoint(ctx context.Context, stdio realrunc.Stdio, argv []string, onStart func()) error {
-	cmd, err := runccmd.Parse(argv)
-	if err != nil || cmd.Name != "checkpoint" || !cmd.Bool("leave-running") {
-		f.t.Errorf("dump argv %q: %v", argv, err)
-	}
-	if err := f.enter(stepCheckpoint, argv); err != nil {
+	cmd, err := f.enterRewritten(ctx, stepCheckpoint, argv, "leave-running")
+	if err != nil {
 		return err
-	}
-	if f.hangs[stepCheckpoint] {
-		<-ctx.Done()
-		return fmt.Errorf("%w: %w", realrunc.ErrTimeout, ctx.Err())
 	}
 	images, _ := cmd.Get("image-path")
 	work, _ := cmd.Get("work-path")
@@ -214,16 +225,9 @@ func (f *fakeRunc) Checkpoint(ctx context.Context, stdio realrunc.Stdio, argv []
 
 // Restore checks the images are there and "restores": a new init runs.
 func (f *fakeRunc) Restore(ctx context.Context, stdio realrunc.Stdio, argv []string, onStart func()) error {
-	cmd, err := runccmd.Parse(argv)
-	if err != nil || cmd.Name != "restore" || !cmd.Bool("detach") {
-		f.t.Errorf("restore argv %q: %v", argv, err)
-	}
-	if err := f.enter(stepRestore, argv); err != nil {
+	cmd, err := f.enterRewritten(ctx, stepRestore, argv, "detach")
+	if err != nil {
 		return err
-	}
-	if f.hangs[stepRestore] {
-		<-ctx.Done()
-		return fmt.Errorf("%w: %w", realrunc.ErrTimeout, ctx.Err())
 	}
 	images, _ := cmd.Get("image-path")
 	if _, err := os.Stat(filepath.Join(images, "pages-1.img")); err != nil {
