@@ -77,10 +77,11 @@ static int usable(const char *path, const struct stat *self) {
 	return !same_file(path, self);
 }
 
-// config_value reads the "key = VALUE" line of ARCH's configuration file.
-// Returns 1 with out set, 0 when the file has no such line (or does not
-// exist and was not named explicitly), -1 when in doubt.
-static int config_value(char **envp, const char *key, char *out, size_t outlen) {
+// arch_config_value reads the "key = VALUE" line of ARCH's configuration
+// file. Returns 1 with out set, 0 when the file has no such line (or does
+// not exist and was not named explicitly), -1 when in doubt. Not static:
+// decide.go calls it from the differential tests.
+int arch_config_value(char **envp, const char *key, char *out, size_t outlen) {
 	size_t keylen = strlen(key);
 	const char *path = env_get(envp, "ARCH_CONFIG");
 	int explicit = path && *path;
@@ -146,7 +147,7 @@ static int find_runc(char **envp, char *out, size_t outlen) {
 		strcpy(out, env);
 		return 1;
 	}
-	int c = config_value(envp, "runc", out, outlen);
+	int c = arch_config_value(envp, "runc", out, outlen);
 	if (c < 0)
 		return 0;
 	if (c == 1)
@@ -166,16 +167,25 @@ static int find_runc(char **envp, char *out, size_t outlen) {
 	return 0;
 }
 
+// arch_state_dir sets dir to the state_dir of ARCH's configuration (its
+// default when the file has none) and returns 0, or -1 when in doubt. Not
+// static: decide.go calls it from the differential tests.
+int arch_state_dir(char **envp, char *dir, size_t dirlen) {
+	int c = arch_config_value(envp, "state_dir", dir, dirlen);
+	if (c < 0)
+		return -1;
+	if (c == 0 || !*dir)
+		strcpy(dir, "/run/arch");
+	return 0;
+}
+
 // names_enabled reports whether an argument after the subcommand at sub
 // names a container ARCH marked enabled (<state_dir>/enabled/<id>), or
 // whether that cannot be told: then Go decides.
 static int names_enabled(char **envp, int argc, char **argv, int sub) {
 	static char dir[4096], path[8192];
-	int c = config_value(envp, "state_dir", dir, sizeof(dir));
-	if (c < 0)
+	if (arch_state_dir(envp, dir, sizeof(dir)) < 0)
 		return 1;
-	if (c == 0 || !*dir)
-		strcpy(dir, "/run/arch");
 	for (int i = sub + 1; i < argc; i++) {
 		const char *a = argv[i];
 		size_t n = strlen(a);
@@ -188,18 +198,26 @@ static int names_enabled(char **envp, int argc, char **argv, int sub) {
 	return 0;
 }
 
-void arch_fastpath(int argc, char **argv, char **envp) {
+// arch_fastpath_decide is the fast path's whole decision: 1 with the real
+// runc in runc when argv (with the program name) and envp can go straight
+// to runc, 0 when Go decides. It only reads (the configuration, the enabled
+// markers, the runc candidates) and prints nothing. Not static: decide.go
+// calls it from the differential tests, which hold it to the Go decision.
+int arch_fastpath_decide(int argc, char **argv, char **envp, char *runc, size_t runclen) {
 	const char *off = env_get(envp, "ARCH_NO_FASTPATH");
 	if (argc < 2 || (off && *off))
-		return;
+		return 0;
 	int sub = passthrough_at(argc, argv);
 	if (sub == 0)
-		return;
+		return 0;
 	if (sub < argc && in_list(argv[sub], strlen(argv[sub]), freeze_cmds) && names_enabled(envp, argc, argv, sub))
-		return;
+		return 0;
+	return find_runc(envp, runc, runclen);
+}
+
+void arch_fastpath(int argc, char **argv, char **envp) {
 	static char runc[4096];
-	if (!find_runc(envp, runc, sizeof(runc)))
-		return;
-	execve(runc, argv, envp);
+	if (arch_fastpath_decide(argc, argv, envp, runc, sizeof(runc)))
+		execve(runc, argv, envp);
 	// execve failed: Go will try again and report it.
 }

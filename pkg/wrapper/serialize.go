@@ -20,22 +20,19 @@ import (
 // Past it the call goes to runc unserialized, as without ARCH.
 const lockWait = 10 * time.Second
 
+// serializedExec runs a detached exec of an enabled container (declines
+// in wrapper.go has checked both) under the freeze locks.
 func (c *call) serializedExec() (int, bool) {
-	if !c.cmd.Bool("detach") || !c.container().Enabled() {
-		return 0, false
-	}
 	return c.passthroughLocked(func(ctx context.Context) (*flock.Lock, error) {
 		return c.records().ExecLock(ctx, c.root(), c.cmd.ID)
 	})
 }
 
-// serializedPause runs the caller's pause of an enabled container under
-// the freeze locks, as a child of the wrapper so that a freeze runc gives
-// up on is retried (freeze_retry.go), within checkpoint_timeout.
+// serializedPause runs the caller's pause of an enabled container (declines
+// in wrapper.go has checked) under the freeze locks, as a child of the
+// wrapper so that a freeze runc gives up on is retried (freeze_retry.go),
+// within checkpoint_timeout.
 func (c *call) serializedPause() (int, bool) {
-	if !c.container().Enabled() {
-		return 0, false
-	}
 	lockCtx, cancel := context.WithTimeout(context.Background(), lockWait)
 	defer cancel()
 	held, err := c.records().FreezeLock(lockCtx, c.root(), c.cmd.ID)

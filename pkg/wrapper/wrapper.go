@@ -61,39 +61,63 @@ func Main(argv, env []string) int {
 }
 
 func (c *call) run() int {
-	var cfgErr, parseErr error
-	c.cfg, cfgErr = config.Load(c.getenv)
-	c.self, _ = os.Executable()
-	runc, err := realrunc.Locate(c.cfg.Runc, c.getenv("PATH"), c.self)
-	if err != nil {
-		c.fail("arch-wrapper: "+err.Error(), err)
+	cfgErr, locateErr, parseErr := c.setup()
+	if locateErr != nil {
+		c.fail("arch-wrapper: "+locateErr.Error(), locateErr)
 		return exitRuncNotFound
 	}
-	c.rc = &realrunc.Runc{Path: runc, Env: c.env}
 	if cfgErr != nil {
 		// Only ARCH's log: pass-through calls must not fill every container's
 		// log.json. Calls whose behaviour changes say so in runc's log too.
 		c.logger().Warn().Err(cfgErr).Msg("ARCH configuration has errors; defaults used where a line was wrong")
-		c.cfgErr = cfgErr
-	}
-	if len(c.argv) > 1 {
-		c.cmd, parseErr = runccmd.Parse(c.argv[1:])
-	}
-	if c.cmd != nil {
-		c.rc = &realrunc.Runc{Path: runc, Env: c.env, Global: c.cmd.RenderGlobal()}
 	}
 	if parseErr != nil {
 		c.warn("arch-wrapper: cannot parse the runc command line ("+parseErr.Error()+"); passing it to runc unchanged", parseErr)
-	} else if c.cmd != nil {
-		if code, handled := c.dispatch(); handled {
-			return code
-		}
+	} else if code, handled := c.dispatch(); handled {
+		return code
 	}
 	return c.passthrough()
 }
 
+// setup reads the configuration, finds the real runc and parses the
+// command line, without logging: run reports the errors.
+func (c *call) setup() (cfgErr, locateErr, parseErr error) {
+	c.cfg, cfgErr = config.Load(c.getenv)
+	c.cfgErr = cfgErr
+	c.self, _ = os.Executable()
+	runc, locateErr := realrunc.Locate(c.cfg.Runc, c.getenv("PATH"), c.self)
+	if locateErr != nil {
+		return cfgErr, locateErr, nil
+	}
+	if len(c.argv) > 1 {
+		c.cmd, parseErr = runccmd.Parse(c.argv[1:])
+	}
+	var global []string
+	if c.cmd != nil {
+		global = c.cmd.RenderGlobal()
+	}
+	c.rc = &realrunc.Runc{Path: runc, Env: c.env, Global: global}
+	return cfgErr, nil, parseErr
+}
+
+// PassesThrough reports whether Main would hand argv (program name
+// included) to the real runc unchanged, ARCH doing nothing else, and which
+// runc: false when a handler of ARCH gets the call (it may still pass it
+// on after a look at the container) or when no runc can be found. It
+// writes nothing (no log, no lock). pkg/fastpath's differential tests hold
+// the C fast path to it: whatever C hands straight to runc, this must too.
+func PassesThrough(argv, env []string) (runc string, ok bool) {
+	c := &call{argv: argv, env: env, getenv: envLookup(env)}
+	_, locateErr, parseErr := c.setup()
+	if locateErr != nil {
+		return "", false
+	}
+	return c.rc.(*realrunc.Runc).Path, parseErr != nil || c.handler() == nil
+}
+
 // handlers are ARCH's handlers by subcommand: every other subcommand goes
-// to runc unchanged (and pkg/fastpath hands it over before Go starts).
+// to runc unchanged (and pkg/fastpath hands it over before Go starts). A
+// handler returns handled false to send the call to runc unchanged.
 var handlers = map[string]func(c *call) (code int, handled bool){
 	"create": (*call).create,
 	"start": func(c *call) (int, bool) {
@@ -119,14 +143,38 @@ func Intercepted() []string {
 	return names
 }
 
+// declines are side-effect-free checks made before a handler runs: true
+// means it would send the call to runc unchanged anyway. They are what
+// PassesThrough (and so the C fast path's tests) knows of the handlers.
+var declines = map[string]func(c *call) bool{
+	// Only detached execs of enabled containers are serialized.
+	"exec":  func(c *call) bool { return !c.cmd.Bool("detach") || !c.container().Enabled() },
+	"pause": func(c *call) bool { return !c.container().Enabled() },
+}
+
+// handler returns ARCH's handler for the parsed call, nil when the call
+// goes to runc unchanged.
+func (c *call) handler() func(c *call) (code int, handled bool) {
+	if c.cmd == nil {
+		return nil
+	}
+	h, ok := handlers[c.cmd.Name]
+	if !ok || !c.cmd.HasID {
+		return nil
+	}
+	if d := declines[c.cmd.Name]; d != nil && d(c) {
+		return nil
+	}
+	return h
+}
+
 // dispatch gives a call to ARCH's handler for its subcommand. handled is
 // false when the call must go to runc unchanged.
 func (c *call) dispatch() (code int, handled bool) {
-	h, ok := handlers[c.cmd.Name]
-	if !c.cmd.HasID || !ok {
-		return 0, false
+	if h := c.handler(); h != nil {
+		return h(c)
 	}
-	return h(c)
+	return 0, false
 }
 
 // passthrough replaces the process with the real runc.
