@@ -180,3 +180,34 @@ func TestUnparseableArgvPassesThroughWithAWarning(t *testing.T) {
 		t.Fatalf("runc log: %s", readFile(t, runcLog))
 	}
 }
+
+// runc --version (or --help) before a subcommand prints and runs nothing
+// (urfave/cli checks those flags first): ARCH must not prepare a create
+// that never happens, on either path. The C fast path hands such calls
+// straight to runc; Go must agree (pkg/fastpath's differential tests).
+func TestVersionFlagBeforeASubcommandPassesThrough(t *testing.T) {
+	for pathName, pathEnv := range paths {
+		t.Run(pathName, func(t *testing.T) {
+			for _, flag := range []string{"--version", "-v", "--help", "-h=true"} {
+				n := newNode(t, "")
+				f := newFakeRunc(t, "")
+				b := bundle(t, "ARCH_ENABLE=1")
+				before := readFile(t, filepath.Join(b, "config.json"))
+				argv := []string{"--root", "/r", flag, "create", "--bundle", b, "c1"}
+				res := run(t, append([]string{"ARCH_CONFIG=" + n.conf, "ARCH_RUNC=" + f.path}, pathEnv...), argv...)
+				if res != (result{}) {
+					t.Fatalf("%s: got %+v", flag, res)
+				}
+				if calls := f.calls(t); len(calls) != 1 || !reflect.DeepEqual(calls[0], argv) {
+					t.Fatalf("%s: runc saw %q", flag, calls)
+				}
+				if readFile(t, filepath.Join(b, "config.json")) != before {
+					t.Fatalf("%s: config.json changed", flag)
+				}
+				if _, err := os.Stat(n.state); err == nil {
+					t.Fatalf("%s: ARCH wrote state for a create runc does not run", flag)
+				}
+			}
+		})
+	}
+}

@@ -51,7 +51,9 @@ static int passthrough_at(int argc, char **argv) {
 		size_t n = strcspn(name, "=");
 		int has_value = name[n] == '=';
 		if ((n == 7 && strncmp(name, "version", 7) == 0) || (n == 1 && name[0] == 'v'))
-			return argc; // runc --version
+			// runc --version prints its version and runs no subcommand;
+			// --version=false runs it: let Go decide.
+			return has_value ? 0 : argc;
 		if (in_list(name, n, global_value_flags)) {
 			i += has_value ? 1 : 2;
 		} else if (in_list(name, n, global_bool_flags)) {
@@ -181,15 +183,22 @@ int arch_state_dir(char **envp, char *dir, size_t dirlen) {
 
 // names_enabled reports whether an argument after the subcommand at sub
 // names a container ARCH marked enabled (<state_dir>/enabled/<id>), or
-// whether that cannot be told: then Go decides.
+// whether that cannot be told: then Go decides. Any argument may be the
+// id, except a flag: a token of two or more bytes starting with '-'
+// before the first "--" (after it, "-c1" is an id; "-" always is one).
 static int names_enabled(char **envp, int argc, char **argv, int sub) {
 	static char dir[4096], path[8192];
 	if (arch_state_dir(envp, dir, sizeof(dir)) < 0)
 		return 1;
+	int flags_end = 0;
 	for (int i = sub + 1; i < argc; i++) {
 		const char *a = argv[i];
 		size_t n = strlen(a);
-		if (n == 0 || n > 1024 || a[0] == '-' || strcmp(a, ".") == 0 || strcmp(a, "..") == 0 || strchr(a, '/'))
+		if (!flags_end && n >= 2 && a[0] == '-') {
+			flags_end = strcmp(a, "--") == 0;
+			continue; // a flag
+		}
+		if (n == 0 || n > 1024 || strcmp(a, ".") == 0 || strcmp(a, "..") == 0 || strchr(a, '/'))
 			continue; // not a container id
 		snprintf(path, sizeof(path), "%s/enabled/%s", dir, a);
 		if (access(path, F_OK) == 0)

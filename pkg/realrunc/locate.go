@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"strings"
 	"syscall"
+
+	"golang.org/x/sys/unix"
 )
 
 // ErrNotFound is returned when no real runc can be found.
@@ -55,12 +57,15 @@ func fileID(p string) (devIno, bool) {
 	return devIno{uint64(st.Dev), st.Ino}, true
 }
 
+// checkExecutable accepts what execve can run: a regular file this process
+// may execute (access(2), as the C fast path's usable() checks: a FIFO or a
+// file whose x bits are not ours is skipped in PATH by both).
 func checkExecutable(p string) error {
 	st, err := os.Stat(p)
 	if err != nil {
 		return err
 	}
-	if st.IsDir() || st.Mode().Perm()&0o111 == 0 {
+	if !st.Mode().IsRegular() || unix.Access(p, unix.X_OK) != nil {
 		return fmt.Errorf("not an executable file")
 	}
 	return nil

@@ -42,6 +42,21 @@ func TestLocateSkipsAHardlinkOfTheWrapper(t *testing.T) {
 	}
 }
 
+// A runc in PATH that execve cannot run is skipped, as the C fast path
+// (pkg/fastpath) skips it: both must exec the same binary.
+func TestLocateSkipsWhatCannotBeRun(t *testing.T) {
+	fifo, plain, real := t.TempDir(), t.TempDir(), t.TempDir()
+	if err := syscall.Mkfifo(filepath.Join(fifo, "runc"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(plain, "runc"), nil, 0o644)
+	want := writeScript(t, real, "runc", "")
+	got, err := Locate("", fifo+":"+plain+":"+real, "")
+	if err != nil || got != want {
+		t.Fatalf("Locate = %q, %v; want %s", got, err, want)
+	}
+}
+
 func TestLocateConfigured(t *testing.T) {
 	dir := t.TempDir()
 	self := writeScript(t, dir, "arch-wrapper", "")

@@ -162,6 +162,13 @@ func (c *call) handler() func(c *call) (code int, handled bool) {
 	if !ok || !c.cmd.HasID {
 		return nil
 	}
+	if c.cmd.GlobalBool("version") || c.cmd.GlobalBool("help") {
+		// runc prints its version or help and runs no subcommand (urfave/cli
+		// checks these flags first): there is nothing to handle, and a
+		// create handled here would leave a record of a container runc
+		// never made.
+		return nil
+	}
 	if d := declines[c.cmd.Name]; d != nil && d(c) {
 		return nil
 	}
