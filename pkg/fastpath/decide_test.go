@@ -9,8 +9,8 @@ import (
 	"syscall"
 	"testing"
 
-	"github.com/arch-ckpt/arch/pkg/bundle"
 	"github.com/arch-ckpt/arch/pkg/runccmd"
+	"github.com/arch-ckpt/arch/pkg/state"
 	"github.com/arch-ckpt/arch/pkg/wrapper"
 )
 
@@ -30,7 +30,7 @@ import (
 
 // enabledIDs are the containers a fuzz node has enabled: ids that are
 // also subcommands or look like flags, which runc accepts (and
-// bundle.ValidID too) although containerd never makes them.
+// state.ValidID too) although containerd never makes them.
 var enabledIDs = []string{"c1", "-", "--", "-c1", "--detach", "-d", "exec", "pause", "state", "a.b+c_d"}
 
 // fuzzNode is a node with ARCH's configuration, a real runc candidate and
@@ -82,8 +82,8 @@ func newFuzzNode(tb testing.TB) *fuzzNode {
 	return n
 }
 
-func (n *fuzzNode) records() bundle.Records {
-	return bundle.Records{Dir: filepath.Join(n.state, "containers")}
+func (n *fuzzNode) records() state.Records {
+	return state.NodeRecords(n.state)
 }
 
 // envs are the ways a node's wrapper finds runc: ARCH_RUNC, the

@@ -79,12 +79,92 @@ static int usable(const char *path, const struct stat *self) {
 	return !same_file(path, self);
 }
 
-// arch_config_value reads the "key = VALUE" line of ARCH's configuration
-// file. Returns 1 with out set, 0 when the file has no such line (or does
-// not exist and was not named explicitly), -1 when in doubt. Not static:
+// space_len is the length of the white space character (Go's
+// unicode.IsSpace, in UTF-8) that p starts with, n bytes being readable;
+// 0 when p starts with none.
+static size_t space_len(const char *p, size_t n) {
+	const unsigned char *u = (const unsigned char *)p;
+	if (n >= 1 && (u[0] == ' ' || (u[0] >= '\t' && u[0] <= '\r')))
+		return 1;
+	if (n >= 2 && u[0] == 0xc2 && (u[1] == 0x85 || u[1] == 0xa0)) // U+0085, U+00A0
+		return 2;
+	if (n >= 3 && ((u[0] == 0xe1 && u[1] == 0x9a && u[2] == 0x80) ||   // U+1680
+	               (u[0] == 0xe2 && u[1] == 0x80 &&                     // U+2000-200A, 2028, 2029, 202F
+	                ((u[2] >= 0x80 && u[2] <= 0x8a) || u[2] == 0xa8 || u[2] == 0xa9 || u[2] == 0xaf)) ||
+	               (u[0] == 0xe2 && u[1] == 0x81 && u[2] == 0x9f) ||    // U+205F
+	               (u[0] == 0xe3 && u[1] == 0x80 && u[2] == 0x80)))     // U+3000
+		return 3;
+	return 0;
+}
+
+// trim narrows [*s, *e) as Go's strings.TrimSpace does: every Unicode
+// space at either end. A space is matched at the end by its whole
+// encoding, as utf8.DecodeLastRune finds it (its first byte starts a rune).
+static void trim(const char **s, const char **e) {
+	size_t k;
+	while (*s < *e && (k = space_len(*s, *e - *s)) > 0)
+		*s += k;
+	while (*e > *s) {
+		if (space_len(*e - 1, 1) == 1)
+			*e -= 1;
+		else if (*e - *s >= 2 && space_len(*e - 2, 2) == 2)
+			*e -= 2;
+		else if (*e - *s >= 3 && space_len(*e - 3, 3) == 3)
+			*e -= 3;
+		else
+			break;
+	}
+}
+
+// config_lookup reads key in a configuration's text exactly as Go's
+// config.parse splits it: lines, spaces trimmed, '#' to the end of the
+// line dropped, "key = value", one pair of quotes taken off the value. The
+// last line of the key wins. Returns 1 with out set, 0 when no line has
+// the key, -1 when its value does not fit.
+static int config_lookup(const char *text, size_t len, const char *key, char *out, size_t outlen) {
+	size_t keylen = strlen(key);
+	const char *end = text + len;
+	int found = 0;
+	for (const char *line = text; line < end;) {
+		const char *nl = memchr(line, '\n', end - line);
+		const char *s = line, *e = nl ? nl : end;
+		line = nl ? nl + 1 : end;
+		trim(&s, &e);
+		const char *hash = memchr(s, '#', e - s);
+		if (hash) {
+			e = hash;
+			trim(&s, &e);
+		}
+		const char *eq = memchr(s, '=', e - s);
+		if (!eq)
+			continue;
+		const char *k = s, *ke = eq;
+		trim(&k, &ke);
+		if ((size_t)(ke - k) != keylen || memcmp(k, key, keylen) != 0)
+			continue;
+		const char *v = eq + 1, *ve = e;
+		trim(&v, &ve);
+		if (ve - v >= 2 && (*v == '"' || *v == '\'') && ve[-1] == *v) {
+			v++;
+			ve--;
+		}
+		if ((size_t)(ve - v) >= outlen)
+			return -1;
+		memcpy(out, v, ve - v);
+		out[ve - v] = '\0';
+		found = 1;
+	}
+	return found;
+}
+
+// arch_config_value reads key (runc or state_dir: paths) in ARCH's
+// configuration file. Returns 1 with out set, 0 when the file has no such
+// line (or does not exist and was not named explicitly), -1 when in doubt:
+// the file could not be read whole, holds a NUL, or the last line of the
+// key is not an absolute path (Go refuses such a line and keeps an earlier
+// one's value). Where it returns a value, it is config.Load's. Not static:
 // decide.go calls it from the differential tests.
 int arch_config_value(char **envp, const char *key, char *out, size_t outlen) {
-	size_t keylen = strlen(key);
 	const char *path = env_get(envp, "ARCH_CONFIG");
 	int explicit = path && *path;
 	if (!explicit)
@@ -97,42 +177,11 @@ int arch_config_value(char **envp, const char *key, char *out, size_t outlen) {
 	while (len < (ssize_t)sizeof(buf) - 1 && (r = read(fd, buf + len, sizeof(buf) - 1 - len)) > 0)
 		len += r;
 	close(fd);
-	if (r < 0 || len >= (ssize_t)sizeof(buf) - 1)
+	if (r < 0 || len >= (ssize_t)sizeof(buf) - 1 || memchr(buf, '\0', len))
 		return -1;
-	buf[len] = '\0';
-	int found = 0;
-	for (char *line = buf; line && *line;) {
-		char *next = strchr(line, '\n');
-		if (next)
-			*next++ = '\0';
-		char *hash = strchr(line, '#');
-		if (hash)
-			*hash = '\0';
-		while (*line == ' ' || *line == '\t')
-			line++;
-		if (strncmp(line, key, keylen) == 0) {
-			char *p = line + keylen;
-			while (*p == ' ' || *p == '\t')
-				p++;
-			if (*p == '=') {
-				p++;
-				while (*p == ' ' || *p == '\t')
-					p++;
-				char *end = p + strlen(p);
-				while (end > p && (end[-1] == ' ' || end[-1] == '\t' || end[-1] == '\r'))
-					*--end = '\0';
-				if (end - p >= 2 && ((*p == '"' && end[-1] == '"') || (*p == '\'' && end[-1] == '\''))) {
-					p++;
-					*--end = '\0';
-				}
-				if (strlen(p) >= outlen)
-					return -1;
-				strcpy(out, p); // the last line wins, as in Go
-				found = 1;
-			}
-		}
-		line = next;
-	}
+	int found = config_lookup(buf, len, key, out, outlen);
+	if (found == 1 && out[0] != '/')
+		return -1;
 	return found;
 }
 
@@ -153,7 +202,7 @@ static int find_runc(char **envp, char *out, size_t outlen) {
 	if (c < 0)
 		return 0;
 	if (c == 1)
-		return *out ? usable(out, &self) : 0;
+		return usable(out, &self);
 	const char *path = env_get(envp, "PATH");
 	for (const char *dir = path; dir && *dir;) {
 		const char *colon = strchr(dir, ':');
@@ -170,14 +219,19 @@ static int find_runc(char **envp, char *out, size_t outlen) {
 }
 
 // arch_state_dir sets dir to the state_dir of ARCH's configuration (its
-// default when the file has none) and returns 0, or -1 when in doubt. Not
-// static: decide.go calls it from the differential tests.
+// default when the file has none) and returns 0, or -1 when in doubt. A
+// ".." in it is a doubt: Go names the markers after resolving it in the
+// text (filepath.Join), the kernel through symbolic links. Not static:
+// decide.go calls it from the differential tests.
 int arch_state_dir(char **envp, char *dir, size_t dirlen) {
 	int c = arch_config_value(envp, "state_dir", dir, dirlen);
 	if (c < 0)
 		return -1;
-	if (c == 0 || !*dir)
+	if (c == 0)
 		strcpy(dir, "/run/arch");
+	for (const char *p = dir; (p = strstr(p, "..")) != NULL; p += 2)
+		if (p[-1] == '/' && (p[2] == '/' || p[2] == '\0'))
+			return -1;
 	return 0;
 }
 

@@ -16,6 +16,13 @@
 //
 // Set ARCH_NO_FASTPATH=1 in the environment to disable it (tests use this to
 // check that the Go path gives the same results).
+//
+// The C side keeps its own copy of what Go knows: its flag tables
+// (tables_test.go compares them) and its decisions, which the differential
+// fuzz targets hold to Go's through decide.go: whatever C hands straight to
+// runc, wrapper.PassesThrough must hand to the same runc (decide_test.go),
+// and the two configuration readers must read the same state_dir and runc
+// or C must be in doubt (config_test.go).
 package fastpath
 
 /*
