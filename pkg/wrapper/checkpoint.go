@@ -201,11 +201,7 @@ func (c *call) dumpAndCommit(ctx context.Context, rec *state.Record, b *bundle.B
 	// not change); a cached one costs nothing.
 	identity := archspec.IdentifyAsync(b, c.layerCache())
 	// Where the image goes, and its signing key: refused before the dump.
-	store, err := c.openStore(rec.Store)
-	if err != nil {
-		return nil, err
-	}
-	key, err := ckpt.ParseKey(rec.Key)
+	store, key, err := c.recordStore(rec)
 	if err != nil {
 		return nil, err
 	}

@@ -53,7 +53,7 @@ func (c *call) settleCheckpoint(rec *state.Record, log *zerolog.Logger) (stopped
 			log.Warn().Err(err).Msg("settle: cannot save the record")
 		}
 	}()
-	imageID := c.interruptedImage(rec, ck, log)
+	store, key, imageID := c.interruptedImage(rec, ck, log)
 	switch {
 	case ck.State == state.CheckpointKilled:
 		// SIGKILL was delivered after the commit: the image stands.
@@ -69,11 +69,7 @@ func (c *call) settleCheckpoint(rec *state.Record, log *zerolog.Logger) (stopped
 		rec.CheckpointedImage = imageID
 		log.Warn().Str("image", imageID).Msg("interrupted checkpoint: the container stopped after the commit; image kept")
 	default:
-		store, key, err := c.recordStore(rec)
-		removed := false
-		if err == nil {
-			removed, err = store.RemoveIfCurrent(key, imageID)
-		}
+		removed, err := store.RemoveIfCurrent(key, imageID)
 		ck.Fail("interrupted (the wrapper died) after the commit; the container lived on, so its image was stale and removed", now)
 		log.Warn().Err(err).Bool("removed", removed).Str("image", imageID).
 			Msg("interrupted checkpoint: the container lives on, so its image is stale and removed")
@@ -82,21 +78,21 @@ func (c *call) settleCheckpoint(rec *state.Record, log *zerolog.Logger) (stopped
 }
 
 // interruptedImage is the image the interrupted checkpoint ck committed,
-// if the store's current image is it ("" otherwise): made from this
-// container on this node after the checkpoint started, and the one the
-// record names if it names one.
-func (c *call) interruptedImage(rec *state.Record, ck *state.Checkpoint, log *zerolog.Logger) string {
+// if the store's current image is it ("" otherwise), with the store and
+// key it is in: made from this container on this node after the
+// checkpoint started, and the one the record names if it names one.
+func (c *call) interruptedImage(rec *state.Record, ck *state.Checkpoint, log *zerolog.Logger) (*ckpt.Store, ckpt.Key, string) {
 	if ck.State == state.CheckpointPending {
-		return "" // nothing was dumped
+		return nil, ckpt.Key{}, "" // nothing was dumped
 	}
 	store, key, err := c.recordStore(rec)
 	if err != nil {
 		log.Warn().Err(err).Msg("settle: checkpoint store unusable")
-		return ""
+		return nil, ckpt.Key{}, ""
 	}
 	img, err := store.Current(key)
 	if err != nil {
-		return ""
+		return nil, ckpt.Key{}, ""
 	}
 	m := img.Manifest
 	img.Close()
@@ -104,17 +100,7 @@ func (c *call) interruptedImage(rec *state.Record, ck *state.Checkpoint, log *ze
 	ours := m.Source.ContainerID == rec.ID && m.Source.RuncRoot == rec.Root && m.Source.Node == host &&
 		!m.CheckpointedAt.Before(ck.Started.Add(-time.Second)) && (ck.ImageID == "" || ck.ImageID == m.ImageID)
 	if !ours {
-		return ""
+		return nil, ckpt.Key{}, ""
 	}
-	return m.ImageID
-}
-
-// recordStore opens the store and parses the key of the record.
-func (c *call) recordStore(rec *state.Record) (*ckpt.Store, ckpt.Key, error) {
-	store, err := c.openStore(rec.Store)
-	if err != nil {
-		return nil, ckpt.Key{}, err
-	}
-	key, err := ckpt.ParseKey(rec.Key)
-	return store, key, err
+	return store, key, m.ImageID
 }

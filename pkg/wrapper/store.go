@@ -3,6 +3,7 @@ package wrapper
 import (
 	"github.com/arch-ckpt/arch/pkg/archspec"
 	"github.com/arch-ckpt/arch/pkg/ckpt"
+	"github.com/arch-ckpt/arch/pkg/state"
 )
 
 // openStore opens the checkpoint store a record names, placed again below
@@ -18,4 +19,14 @@ func (c *call) openStore(path string) (*ckpt.Store, error) {
 		return nil, err
 	}
 	return store.SignWith(signer), nil
+}
+
+// recordStore opens the store a record names and parses its key.
+func (c *call) recordStore(rec *state.Record) (*ckpt.Store, ckpt.Key, error) {
+	store, err := c.openStore(rec.Store)
+	if err != nil {
+		return nil, ckpt.Key{}, err
+	}
+	key, err := ckpt.ParseKey(rec.Key)
+	return store, key, err
 }
