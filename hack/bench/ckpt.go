@@ -25,15 +25,11 @@ func checkpointRestore(args []string) error {
 	compression := fs.String("compression", "zstd", "ARCH archive compression: zstd or none")
 	fill := fs.String("fill", "random", "memory content: random or zero")
 	fs.Parse(args)
-	work, cleanup, err := workDir(e.work)
+	work, lower, cleanup, err := workImage(e.work)
 	if err != nil {
 		return err
 	}
 	defer cleanup()
-	lower, err := image(work)
-	if err != nil {
-		return err
-	}
 	b := newBench(e, work, lower, *compression, []string{"/memtouch", fmt.Sprint(*mib), *fill})
 
 	var plainCk, archCk, plainRs, archRs, dumpPart, commitPart, tarZstd []time.Duration

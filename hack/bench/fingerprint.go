@@ -27,15 +27,11 @@ func fingerprint(args []string) error {
 	runs := fs.Int("runs", 5, "rounds")
 	mib := fs.Int("mib", 16, "touched memory of the workload")
 	fs.Parse(args)
-	work, cleanup, err := workDir(e.work)
+	work, lower, cleanup, err := workImage(e.work)
 	if err != nil {
 		return err
 	}
 	defer cleanup()
-	lower, err := image(work)
-	if err != nil {
-		return err
-	}
 	if err := addFiles(lower, *files); err != nil {
 		return err
 	}

@@ -16,15 +16,11 @@ func passthrough(args []string) error {
 	e := commonFlags(fs)
 	runs := fs.Int("runs", 400, "calls of each")
 	fs.Parse(args)
-	work, cleanup, err := workDir(e.work)
+	work, lower, cleanup, err := workImage(e.work)
 	if err != nil {
 		return err
 	}
 	defer cleanup()
-	lower, err := image(work)
-	if err != nil {
-		return err
-	}
 	b := filepath.Join(work, "b")
 	if err := bundle(b, lower, []string{"/bin/sleep", "1000"}, nil); err != nil {
 		return err
@@ -89,6 +85,20 @@ func runDetached(path string, args ...string) error {
 		return fmt.Errorf("%s %v: %w", path, args, err)
 	}
 	return nil
+}
+
+// workImage makes the work folder (workDir) with the benchmark's image
+// in it (image): the preamble of the benchmarks that run a container.
+func workImage(given string) (work, lower string, cleanup func(), err error) {
+	work, cleanup, err = workDir(given)
+	if err != nil {
+		return "", "", nil, err
+	}
+	if lower, err = image(work); err != nil {
+		cleanup()
+		return "", "", nil, err
+	}
+	return work, lower, cleanup, nil
 }
 
 func workDir(given string) (string, func(), error) {

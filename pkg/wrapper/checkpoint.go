@@ -95,7 +95,6 @@ func (c *call) checkpoint() (int, bool) {
 	ph.done("freeze")
 	c.fault(faultCheckpointFrozen)
 	ck, err := rec.BeginCheckpoint(time.Now(), plan.leftStopped, weFroze)
-	undo := func() { c.thawAfterFailure(weFroze, st.Pid, ck.LeftStopped, &log) }
 	if err == nil {
 		err = records.Save(rec)
 	}
@@ -107,7 +106,7 @@ func (c *call) checkpoint() (int, bool) {
 	// failed ends the checkpoint: the container is put back, the reason
 	// recorded and reported.
 	failed := func(msg string, err error) (int, bool) {
-		undo()
+		c.thawAfterFailure(weFroze, st.Pid, ck.LeftStopped, &log)
 		ck.Fail(msg, time.Now())
 		records.Save(rec)
 		c.failCheckpoint(msg, err)
