@@ -29,9 +29,20 @@ func waitingOn(t *testing.T) chan struct{} {
 
 func bg() context.Context { return context.Background() }
 
-// soon is a context for a call that must not wait.
+// soon is a context for a call that must be held off: it gives up at
+// once, and an error is what the test expects.
 func soon(t *testing.T) context.Context {
 	ctx, cancel := context.WithTimeout(bg(), 5*time.Millisecond)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+// within is a context for a call that must get its lock: a free lock is
+// taken at the first try; the bound only ends a test whose lock is held
+// for good (a short one would fail on a loaded machine that preempts the
+// test between making the context and the call).
+func within(t *testing.T) context.Context {
+	ctx, cancel := context.WithTimeout(bg(), 10*time.Second)
 	t.Cleanup(cancel)
 	return ctx
 }
@@ -67,7 +78,7 @@ func TestFreezeWaitsForExecsAndHoldsNewOnesOff(t *testing.T) {
 		t.Fatalf("an exec during the freeze: %v, want held off", err)
 	}
 	held.Release()
-	late, err := r.ExecLock(soon(t), "/run/runc", "c1")
+	late, err := r.ExecLock(within(t), "/run/runc", "c1")
 	if err != nil {
 		t.Fatalf("an exec after the freeze: %v", err)
 	}
@@ -81,12 +92,12 @@ func TestOtherContainersDoNotWait(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer held.Release()
-	l, err := r.ExecLock(soon(t), "/run/runc", "c2")
+	l, err := r.ExecLock(within(t), "/run/runc", "c2")
 	if err != nil {
 		t.Fatalf("an exec into c2 waited for c1's freeze: %v", err)
 	}
 	l.Release()
-	rl, err := r.Lock(soon(t), "/run/runc", "c1")
+	rl, err := r.Lock(within(t), "/run/runc", "c1")
 	if err != nil {
 		t.Fatalf("the record lock waited for the freeze lock: %v", err)
 	}
@@ -105,7 +116,7 @@ func TestFreezeGivesUpAtItsDeadline(t *testing.T) {
 	if _, err := r.FreezeLock(soon(t), "/run/runc", "c1"); !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("FreezeLock past its deadline = %v", err)
 	}
-	next, err := r.ExecLock(soon(t), "/run/runc", "c1")
+	next, err := r.ExecLock(within(t), "/run/runc", "c1")
 	if err != nil {
 		t.Fatalf("an exec after the freeze gave up: %v", err)
 	}
@@ -149,7 +160,7 @@ func TestRemoveFreezeLock(t *testing.T) {
 		t.Fatalf("freeze lock gone under an exec: %v", err)
 	}
 	exec.Release()
-	if err := r.RemoveFreezeLock(soon(t), "/run/runc", "c1"); err != nil {
+	if err := r.RemoveFreezeLock(within(t), "/run/runc", "c1"); err != nil {
 		t.Fatal(err)
 	}
 	for _, suffix := range []string{".freeze.lock", ".gate.lock"} {

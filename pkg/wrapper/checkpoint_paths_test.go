@@ -148,10 +148,10 @@ func TestCheckpointDumpFailsThawsAndRecordsWhy(t *testing.T) {
 }
 
 func TestCheckpointTimeoutThawsAndRecordsWhy(t *testing.T) {
-	n, rc, _ := checkpointed(t, "checkpoint_timeout = 300ms\n")
+	n, rc, _ := checkpointed(t, "checkpoint_timeout = 2s\n")
 	rc.hangs[stepCheckpoint] = true
 	code, _, dumpLog := n.checkpoint(rc)
-	if code == 0 || !strings.Contains(dumpLog, "timed out after 300ms (checkpoint_timeout)") {
+	if code == 0 || !strings.Contains(dumpLog, "timed out after 2s (checkpoint_timeout)") {
 		t.Fatalf("exit %d; dump.log: %q", code, dumpLog)
 	}
 	keptRunning(t, n, rc, "running", "checkpoint_timeout")

@@ -398,7 +398,7 @@ func (n *testNode) locksFree(id string) {
 		func(ctx context.Context) (*flock.Lock, error) { return records.Lock(ctx, n.root, id) },
 		func(ctx context.Context) (*flock.Lock, error) { return records.FreezeLock(ctx, n.root, id) },
 	} {
-		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		l, err := take(ctx)
 		cancel()
 		if err != nil {

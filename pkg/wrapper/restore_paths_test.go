@@ -106,12 +106,12 @@ func TestRestoreFailsFallsBackToAFreshCreate(t *testing.T) {
 }
 
 func TestRestoreTimeoutFallsBackToAFreshCreate(t *testing.T) {
-	n, rc, img := withImage(t, "restore_timeout = 300ms\n")
+	n, rc, img := withImage(t, "restore_timeout = 2s\n")
 	rc.hangs[stepRestore] = true
 	b := n.bundle("c2", "/bin/train", "--epochs=9")
 	restored := n.create(rc, b, "c2")
 	freshCreate(t, n, rc, b, "c2", restored, img)
-	if !strings.Contains(n.archLog(), "timed out after 300ms (restore_timeout)") {
+	if !strings.Contains(n.archLog(), "timed out after 2s (restore_timeout)") {
 		t.Error("the log does not say the restore timed out")
 	}
 }
