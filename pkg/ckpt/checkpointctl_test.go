@@ -11,13 +11,19 @@ import (
 // containerd); ours must be among them.
 const checkpointctlPath = "/usr/local/bin/checkpointctl"
 
+// requireTools: in make unit (and so CI) runs, after install-deps, a
+// missing tool is a failure, not a skip.
+func requireTools() bool {
+	return os.Getenv("ARCH_TEST_REQUIRE_TOOLS") != "" || os.Getenv("CI") != ""
+}
+
 func TestCheckpointctlShowReadsOurArchives(t *testing.T) {
 	bin := checkpointctlPath
 	if _, err := os.Stat(bin); err != nil {
 		if bin, err = exec.LookPath("checkpointctl"); err != nil {
 			// make unit (and so CI) runs after install-deps: there, a
 			// missing tool is a failure, not a skip.
-			if os.Getenv("ARCH_TEST_REQUIRE_TOOLS") != "" || os.Getenv("CI") != "" {
+			if requireTools() {
 				t.Fatal("checkpointctl is not installed (hack/install-deps.sh installs it)")
 			}
 			t.Skip("checkpointctl not installed (run hack/install-deps.sh)")

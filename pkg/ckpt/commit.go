@@ -3,6 +3,7 @@ package ckpt
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -23,53 +24,230 @@ import (
 // restored.json and any leftovers of interrupted commits. A crash or a
 // cancelled ctx at any point leaves the previous image (or none) intact;
 // a cancelled commit removes what it wrote.
+//
+// BeginCommit does the same in two steps, the archive being written while
+// CRIU still dumps.
 func (s *Store) Commit(ctx context.Context, key Key, staging string, meta Meta, opt CommitOptions) (*Manifest, error) {
+	if err := checkCommit(key, staging, &meta, opt); err != nil {
+		return nil, err
+	}
+	opt.Follow = false
+	in, err := s.BeginCommit(ctx, key, staging, opt)
+	if err != nil {
+		return nil, err
+	}
+	return in.Commit(ctx, meta)
+}
+
+// checkCommit refuses what no commit can take.
+func checkCommit(key Key, staging string, meta *Meta, opt CommitOptions) error {
+	if key.IsZero() {
+		return fmt.Errorf("commit: %w: zero Key", ErrBadKey)
+	}
+	if err := checkCompression(opt.Compression); err != nil {
+		return fmt.Errorf("commit %s: %w", key, err)
+	}
+	if err := meta.check(); err != nil {
+		return fmt.Errorf("commit %s: %w", key, err)
+	}
+	if err := checkDumpLogFile(filepath.Join(staging, memberDumpLog)); err != nil {
+		return fmt.Errorf("commit %s: %w", key, err)
+	}
+	return nil
+}
+
+func checkCompression(c string) error {
+	if c != "" && c != CompressionZstd && c != CompressionNone {
+		return fmt.Errorf("compression %q is not %q or %q", c, CompressionZstd, CompressionNone)
+	}
+	return nil
+}
+
+// Incoming is an image being committed: its key is locked, its ID chosen
+// and its archive begun (BeginCommit). Commit finishes it once the dump is
+// complete; Abort drops it. It is used by one goroutine.
+type Incoming struct {
+	s        *Store
+	key      Key
+	staging  string
+	opt      CommitOptions
+	l        *keyLock
+	imageID  string
+	archive  Archive
+	begun    time.Time
+	f        *os.File
+	w        *archiveWriter
+	fol      *follower
+	ended    bool
+	Stats    CommitStats
+	followed []followed
+}
+
+// BeginCommit locks key, names its next image and starts its archive. With
+// opt.Follow, the archive takes CRIU's pages files from staging's
+// checkpoint/ folder (created here if missing) while CRIU writes them:
+// call it before the dump starts. Streaming is an optimisation: whenever
+// it cannot be done or its result cannot be trusted, Commit writes the
+// whole archive after the dump, as without Follow.
+func (s *Store) BeginCommit(ctx context.Context, key Key, staging string, opt CommitOptions) (*Incoming, error) {
 	if key.IsZero() {
 		return nil, fmt.Errorf("commit: %w: zero Key", ErrBadKey)
 	}
-	compression := opt.Compression
-	if compression == "" {
-		compression = CompressionZstd
-	}
-	if compression != CompressionZstd && compression != CompressionNone {
-		return nil, fmt.Errorf("commit %s: compression %q is not %q or %q", key, compression, CompressionZstd, CompressionNone)
-	}
-	if err := meta.check(); err != nil {
+	if err := checkCompression(opt.Compression); err != nil {
 		return nil, fmt.Errorf("commit %s: %w", key, err)
 	}
-	if err := checkDumpLogFile(filepath.Join(staging, memberDumpLog)); err != nil {
-		return nil, fmt.Errorf("commit %s: %w", key, err)
+	if opt.Compression == "" {
+		opt.Compression = CompressionZstd
 	}
-	now := s.now().UTC()
-	m := s.newManifest(key, &meta, now)
-	cfg, err := configDumpJSON(&meta, m.CheckpointedAt)
-	if err != nil {
-		return nil, fmt.Errorf("commit %s: %w", key, err)
+	if err := checkRealDir(staging); err != nil {
+		return nil, fmt.Errorf("commit %s: staging folder: %w", key, err)
 	}
-	plan, err := planMembers(staging, cfg, meta.Spec)
-	if err != nil {
-		return nil, fmt.Errorf("commit %s: %w", key, err)
-	}
-
+	in := &Incoming{s: s, key: key, staging: staging, opt: opt, begun: s.now().UTC()}
 	l, err := s.lock(ctx, key, true, true)
 	if err != nil {
 		return nil, fmt.Errorf("commit: %w", err)
 	}
-	defer l.release()
+	in.l = l
 	// Named after the lock is taken, so that image IDs sort in commit order.
-	if m.ImageID, err = newImageID(s.now()); err != nil {
+	if in.imageID, err = newImageID(s.now()); err != nil {
+		l.release()
 		return nil, fmt.Errorf("commit %s: %w", key, err)
 	}
-	m.Archive = Archive{Name: archiveName(m.ImageID, compression), Compression: compression}
-	dir := l.dir
-	if err := writeArchive(ctx, dir, m, plan, opt.Progress); err != nil {
+	in.archive = Archive{Name: archiveName(in.imageID, opt.Compression), Compression: opt.Compression}
+	if err := in.create(ctx); err != nil {
+		l.release()
 		return nil, fmt.Errorf("commit %s: %w", key, err)
 	}
-	if opt.BeforeInstall != nil {
-		opt.BeforeInstall()
+	if opt.Follow {
+		if err := in.follow(ctx); err != nil {
+			in.Stats.Fallback = err.Error()
+			if err := in.restart(ctx); err != nil {
+				in.Abort()
+				return nil, fmt.Errorf("commit %s: %w", key, err)
+			}
+		}
 	}
-	if err := installManifest(ctx, dir, m, s.signer); err != nil {
-		return nil, fmt.Errorf("commit %s: %w", key, err)
+	return in, nil
+}
+
+// ImageID is the ID the image will have.
+func (in *Incoming) ImageID() string { return in.imageID }
+
+// create opens the .incoming archive file and its writer.
+func (in *Incoming) create(ctx context.Context) error {
+	f, err := in.l.dir.OpenFile(incomingPre+in.archive.Name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, filePerm)
+	if err != nil {
+		return fmt.Errorf("create archive: %w", err)
+	}
+	in.f = f
+	in.w, err = newArchiveWriter(ctx, f, in.archive.Compression, in.begun, nil, &in.Stats)
+	return err
+}
+
+// follow starts streaming the dump's pages files.
+func (in *Incoming) follow(ctx context.Context) error {
+	dir := filepath.Join(in.staging, memberCheckpoint)
+	if err := os.Mkdir(dir, dirPerm); err != nil && !errors.Is(err, os.ErrExist) {
+		return fmt.Errorf("staging: %w", err)
+	}
+	if err := checkRealDir(dir); err != nil {
+		return fmt.Errorf("staging: CRIU image folder: %w", err)
+	}
+	if err := in.w.streamDir(memberCheckpoint); err != nil {
+		return err
+	}
+	fol, err := startFollower(ctx, dir, memberCheckpoint, in.w)
+	if err != nil {
+		return err
+	}
+	in.fol = fol
+	return nil
+}
+
+// restart drops what was written and begins the archive again, empty.
+func (in *Incoming) restart(ctx context.Context) error {
+	if in.fol != nil {
+		in.fol.stop()
+		in.fol = nil
+	}
+	in.w.abort()
+	if err := in.f.Truncate(0); err != nil {
+		return fmt.Errorf("restart archive: %w", err)
+	}
+	if _, err := in.f.Seek(0, 0); err != nil {
+		return fmt.Errorf("restart archive: %w", err)
+	}
+	in.Stats = CommitStats{Fallback: in.Stats.Fallback}
+	var err error
+	in.w, err = newArchiveWriter(ctx, in.f, in.archive.Compression, in.begun, nil, &in.Stats)
+	return err
+}
+
+// Abort drops the incoming image: the archive begun is removed and the
+// key unlocked. It may be called after Commit (it then does nothing).
+func (in *Incoming) Abort() {
+	if in.ended {
+		return
+	}
+	in.ended = true
+	if in.fol != nil {
+		in.fol.stop()
+	}
+	in.w.abort()
+	in.f.Close()
+	in.l.dir.Remove(incomingPre + in.archive.Name)
+	in.l.release()
+}
+
+// Commit ends the incoming image with the finished dump in staging and
+// meta, as Store.Commit does. The key is unlocked whatever the outcome.
+func (in *Incoming) Commit(ctx context.Context, meta Meta) (m *Manifest, err error) {
+	if in.ended {
+		return nil, fmt.Errorf("commit %s: already ended", in.key)
+	}
+	dumped := time.Now()
+	defer func() {
+		if err != nil {
+			in.Abort()
+		}
+	}()
+	if err := checkCommit(in.key, in.staging, &meta, in.opt); err != nil {
+		return nil, err
+	}
+	if in.fol != nil {
+		files, ferr := in.fol.finish()
+		in.fol = nil
+		if ferr != nil {
+			in.Stats.Fallback = ferr.Error()
+			if err := in.restart(ctx); err != nil {
+				return nil, fmt.Errorf("commit %s: %w", in.key, err)
+			}
+		}
+		in.followed = files
+	}
+	in.w.out.setProgress(in.opt.Progress)
+	m = in.s.newManifest(in.key, &meta, in.begun)
+	m.ImageID, m.Archive = in.imageID, in.archive
+	cfg, err := configDumpJSON(&meta, m.CheckpointedAt)
+	if err != nil {
+		return nil, fmt.Errorf("commit %s: %w", in.key, err)
+	}
+	plan, err := planMembers(in.staging, cfg, meta.Spec)
+	if err != nil {
+		return nil, fmt.Errorf("commit %s: %w", in.key, err)
+	}
+	if err := in.writeArchive(ctx, m, plan); err != nil {
+		return nil, fmt.Errorf("commit %s: %w", in.key, err)
+	}
+	in.Stats.Tail = time.Since(dumped)
+	in.ended = true
+	defer in.l.release()
+	dir := in.l.dir
+	if in.opt.BeforeInstall != nil {
+		in.opt.BeforeInstall()
+	}
+	if err := installManifest(ctx, dir, m, in.s.signer); err != nil {
+		return nil, fmt.Errorf("commit %s: %w", in.key, err)
 	}
 	// The new image is current. Whatever else is in the folder is the
 	// previous image or a leftover; failures here only leave files that
@@ -101,51 +279,46 @@ func (s *Store) newManifest(key Key, meta *Meta, now time.Time) *Manifest {
 	}
 }
 
-// writeArchive writes the members of plan into m.Archive.Name in dir via
-// an .incoming file, and fills m's archive size, sha256 and members. On
-// failure nothing it wrote is left behind.
-func writeArchive(ctx context.Context, dir *saferoot.Dir, m *Manifest, plan []source, progress func(int64)) (err error) {
-	final := m.Archive.Name
-	incoming := incomingPre + m.Archive.Name
-	f, err := dir.OpenFile(incoming, os.O_WRONLY|os.O_CREATE|os.O_EXCL, filePerm)
-	if err != nil {
-		return fmt.Errorf("create archive: %w", err)
-	}
-	defer func() {
-		if err != nil {
-			f.Close()
-			dir.Remove(incoming)
-		}
-	}()
-	w, err := newArchiveWriter(ctx, f, m.Archive.Compression, m.CheckpointedAt, progress)
-	if err != nil {
-		return err
+// writeArchive writes the members of plan not streamed yet, ends the
+// archive, makes it durable and renames it to m.Archive.Name, and fills
+// m's archive size, CRC32C and members. On failure the caller removes
+// what it wrote (Abort).
+func (in *Incoming) writeArchive(ctx context.Context, m *Manifest, plan []source) error {
+	have := make(map[string]bool, len(in.w.members))
+	for _, mem := range in.w.members {
+		have[mem.Name] = true
 	}
 	for _, src := range plan {
-		if err = w.add(src); err != nil {
-			w.abort()
+		if have[src.name] {
+			continue
+		}
+		if err := in.w.add(src); err != nil {
 			return err
 		}
 	}
-	if m.Archive.Size, m.Archive.CRC32C, err = w.finish(); err != nil {
+	var err error
+	if m.Archive.Size, m.Archive.CRC32C, err = in.w.finish(); err != nil {
 		return err
 	}
-	m.Members = w.members
-	if err = f.Sync(); err != nil {
+	m.Members = in.w.members
+	t0 := time.Now()
+	if err = in.f.Sync(); err != nil {
 		return fmt.Errorf("fsync archive: %w", err)
 	}
-	if err = f.Close(); err != nil {
+	in.Stats.Sync = time.Since(t0)
+	if err = in.f.Close(); err != nil {
 		return fmt.Errorf("close archive: %w", err)
 	}
 	if err = ctx.Err(); err != nil {
 		return err
 	}
-	if err = dir.Rename(incoming, final); err != nil {
+	dir := in.l.dir
+	if err = dir.Rename(incomingPre+m.Archive.Name, m.Archive.Name); err != nil {
 		return fmt.Errorf("rename archive into place: %w", err)
 	}
 	// The archive's name must be durable before a manifest names it.
 	if err = dir.Sync(); err != nil {
-		dir.Remove(final)
+		dir.Remove(m.Archive.Name)
 		return err
 	}
 	return nil

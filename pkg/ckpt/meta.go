@@ -48,6 +48,9 @@ type CommitOptions struct {
 	// moment at which a crash leaves the previous image current. The
 	// fault-injection tests stop there.
 	BeforeInstall func()
+	// Follow (BeginCommit only) streams CRIU's pages files into the
+	// archive while the dump runs.
+	Follow bool
 }
 
 func (m *Meta) check() error {

@@ -1,15 +1,24 @@
 package ckpt
 
 import (
-	"encoding/hex"
 	"errors"
 	"hash/crc32"
 	"io"
+	"os"
 	"sync/atomic"
+	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // writeBehindBufs is how many ioBuf-sized chunks may wait to be written.
 const writeBehindBufs = 4
+
+// writebackEvery is how many bytes are written between two requests that
+// the kernel start writing them to the disk: the final fsync then finds
+// most of the archive already written, and the disk works while the
+// archive is produced instead of after.
+const writebackEvery = 8 << 20
 
 var errAborted = errors.New("archive stream stopped")
 
@@ -19,7 +28,12 @@ var errAborted = errors.New("archive stream stopped")
 // called concurrently with itself or after close.
 type writeBehind struct {
 	w        io.Writer
-	progress func(int64)
+	fd       int // for writeback requests; -1 when w is not a file
+	progress atomic.Pointer[func(int64)]
+	stats    *CommitStats
+
+	// pos is the number of bytes given to Write (the caller's goroutine).
+	pos int64
 
 	cur  []byte
 	full chan []byte
@@ -30,18 +44,25 @@ type writeBehind struct {
 	failed atomic.Bool
 
 	// Written by the goroutine, read after done is closed.
-	n   int64
-	sum string
-	err error
+	n         int64
+	sum       uint32
+	err       error
+	written   time.Duration
+	writeback time.Duration
 }
 
-func newWriteBehind(w io.Writer, progress func(int64)) *writeBehind {
+func newWriteBehind(w io.Writer, progress func(int64), stats *CommitStats) *writeBehind {
 	b := &writeBehind{
-		w:        w,
-		progress: progress,
-		full:     make(chan []byte, writeBehindBufs),
-		free:     make(chan []byte, writeBehindBufs),
-		done:     make(chan struct{}),
+		w:     w,
+		fd:    -1,
+		stats: stats,
+		full:  make(chan []byte, writeBehindBufs),
+		free:  make(chan []byte, writeBehindBufs),
+		done:  make(chan struct{}),
+	}
+	b.setProgress(progress)
+	if f, ok := w.(*os.File); ok {
+		b.fd = int(f.Fd())
 	}
 	for range writeBehindBufs - 1 {
 		b.free <- make([]byte, 0, ioBuf)
@@ -54,20 +75,33 @@ func newWriteBehind(w io.Writer, progress func(int64)) *writeBehind {
 func (b *writeBehind) run() {
 	defer close(b.done)
 	h := crc32.New(castagnoli)
+	var flushed int64 // bytes whose writeback was requested
 	for chunk := range b.full {
 		if b.err == nil && !b.failed.Load() {
+			t0 := time.Now()
 			_, b.err = b.w.Write(chunk)
+			b.written += time.Since(t0)
 			h.Write(chunk)
 			b.n += int64(len(chunk))
 			if b.err != nil {
 				b.failed.Store(true)
-			} else if b.progress != nil {
-				b.progress(b.n)
+			} else if p := b.progress.Load(); p != nil {
+				(*p)(b.n)
+			}
+			if b.fd >= 0 && b.n-flushed >= writebackEvery {
+				// Best effort: a filesystem without it (FUSE, NFS) just
+				// writes everything at fsync.
+				t0 := time.Now()
+				if unix.SyncFileRange(b.fd, flushed, b.n-flushed, unix.SYNC_FILE_RANGE_WRITE) != nil {
+					b.fd = -1
+				}
+				b.writeback += time.Since(t0)
+				flushed = b.n
 			}
 		}
 		b.free <- chunk[:0]
 	}
-	b.sum = hex.EncodeToString(h.Sum(nil))
+	b.sum = h.Sum32()
 }
 
 func (b *writeBehind) Write(p []byte) (int, error) {
@@ -79,12 +113,37 @@ func (b *writeBehind) Write(p []byte) (int, error) {
 		c := copy(b.cur[len(b.cur):cap(b.cur)], p)
 		b.cur = b.cur[:len(b.cur)+c]
 		p, n = p[c:], n+c
+		b.pos += int64(c)
 		if len(b.cur) == cap(b.cur) {
 			b.full <- b.cur
+			t0 := time.Now()
 			b.cur = <-b.free
+			b.stats.Wait += time.Since(t0)
 		}
 	}
 	return n, nil
+}
+
+// flush hands the chunk being filled to the writer now, full or not: the
+// producer is about to wait for its input, and the disk need not.
+func (b *writeBehind) flush() {
+	if len(b.cur) == 0 || b.failed.Load() {
+		return
+	}
+	b.full <- b.cur
+	t0 := time.Now()
+	b.cur = <-b.free
+	b.stats.Wait += time.Since(t0)
+}
+
+// setProgress sets (nil: removes) the function told the bytes written so
+// far after each chunk.
+func (b *writeBehind) setProgress(progress func(int64)) {
+	if progress == nil {
+		b.progress.Store(nil)
+		return
+	}
+	b.progress.Store(&progress)
 }
 
 // abort makes every further Write fail; close must still be called.
@@ -92,13 +151,17 @@ func (b *writeBehind) abort() { b.failed.Store(true) }
 
 // close writes what is left, waits for the goroutine and returns the size
 // and CRC32C of everything written.
-func (b *writeBehind) close() (int64, string, error) {
-	if len(b.cur) > 0 {
-		b.full <- b.cur
+func (b *writeBehind) close() (int64, uint32, error) {
+	if b.cur != nil {
+		if len(b.cur) > 0 {
+			b.full <- b.cur
+		}
 		b.cur = nil
+		close(b.full)
 	}
-	close(b.full)
 	<-b.done
+	b.stats.Write = b.written
+	b.stats.Writeback = b.writeback
 	if b.err == nil && b.failed.Load() {
 		b.err = errAborted
 	}

@@ -212,6 +212,20 @@ func (c *call) dumpAndCommit(ctx context.Context, rec *state.Record, b *bundle.B
 		return nil, fmt.Errorf("create staging folder: %w", err)
 	}
 	defer os.RemoveAll(staging)
+	// The archive is begun before the dump: it takes CRIU's pages files
+	// while CRIU writes them (pkg/ckpt's follower), so that the store is
+	// written during the dump rather than after it.
+	var progress func(int64)
+	if f := c.faultOnce(faultCheckpointArchive); f != nil {
+		progress = func(int64) { f() }
+	}
+	incoming, err := store.BeginCommit(ctx, key, staging, ckpt.CommitOptions{
+		Compression: c.cfg.Compression, Progress: progress, BeforeInstall: c.faultOnce(faultCheckpointArchived), Follow: true,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("commit to %s: %w", rec.Store, err)
+	}
+	defer incoming.Abort() // nothing once committed
 	dump := c.cmd.Clone()
 	dump.Remove("image-path", "work-path", "leave-running")
 	dump.Set("image-path", filepath.Join(staging, "checkpoint"))
@@ -256,17 +270,12 @@ func (c *call) dumpAndCommit(ctx context.Context, rec *state.Record, b *bundle.B
 	meta.Capture = capture
 	meta.Network = ckpt.Network{TCP: plan.tcp}
 	ph.done("meta")
-	var progress func(int64)
-	if f := c.faultOnce(faultCheckpointArchive); f != nil {
-		progress = func(int64) { f() }
-	}
-	manifest, err := store.Commit(ctx, key, staging, meta, ckpt.CommitOptions{
-		Compression: c.cfg.Compression, Progress: progress, BeforeInstall: c.faultOnce(faultCheckpointArchived),
-	})
+	manifest, err := incoming.Commit(ctx, meta)
 	if err != nil {
 		return nil, fmt.Errorf("commit to %s: %w", rec.Store, err)
 	}
 	ph.done("commit")
+	ph.archive = &incoming.Stats
 	if err := ck.Commit(manifest.ImageID, time.Now()); err != nil {
 		return nil, err
 	}

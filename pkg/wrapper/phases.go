@@ -1,9 +1,13 @@
 package wrapper
 
 import (
+	"maps"
+	"slices"
 	"time"
 
 	"github.com/rs/zerolog"
+
+	"github.com/arch-ckpt/arch/pkg/ckpt"
 )
 
 // phases times the steps of a long call (checkpoint, restore) for the log:
@@ -13,6 +17,9 @@ type phases struct {
 	start time.Time
 	names []string
 	durs  []time.Duration
+	// archive is where a checkpoint's commit spent its time (nil for
+	// other calls).
+	archive *ckpt.CommitStats
 }
 
 func newPhases() *phases {
@@ -33,6 +40,17 @@ func (p *phases) dict() *zerolog.Event {
 	d := zerolog.Dict()
 	for i, n := range p.names {
 		d = d.Dur(n, p.durs[i])
+	}
+	if a := p.archive; a != nil {
+		ad := zerolog.Dict().Int64("streamed_bytes", a.Streamed)
+		ms := a.Millis()
+		for _, k := range slices.Sorted(maps.Keys(ms)) {
+			ad = ad.Float64(k, ms[k])
+		}
+		if a.Fallback != "" {
+			ad = ad.Str("fallback", a.Fallback)
+		}
+		d = d.Dict("archive", ad)
 	}
 	return d.Dur("total", time.Since(p.start))
 }
