@@ -1,6 +1,8 @@
 package ckpt
 
 import (
+	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"strings"
@@ -29,11 +31,27 @@ func TestCheckpointctlShowReadsOurArchives(t *testing.T) {
 			t.Skip("checkpointctl not installed (run hack/install-deps.sh)")
 		}
 	}
-	for _, comp := range []string{CompressionZstd, CompressionNone} {
-		t.Run(comp, func(t *testing.T) {
+	for _, tc := range []struct {
+		comp     string
+		streamed bool
+	}{{CompressionZstd, false}, {CompressionNone, false}, {CompressionZstd, true}, {CompressionNone, true}} {
+		t.Run(fmt.Sprintf("%s/streamed=%v", tc.comp, tc.streamed), func(t *testing.T) {
 			s := newTestStore(t)
 			key := mustKey(t, "default/c1")
-			commit(t, s, key, makeStaging(t, stagingOpts{pages: 1 << 20, optional: true}), comp)
+			staging := makeStaging(t, stagingOpts{pages: 1 << 20, optional: true})
+			if !tc.streamed {
+				commit(t, s, key, staging, tc.comp)
+			} else {
+				// The pages file already exists: the follower streams it
+				// at the end, its header patched, as during a dump.
+				in, err := s.BeginCommit(context.Background(), key, staging, CommitOptions{Compression: tc.comp, Follow: true})
+				must(t, err)
+				_, err = in.Commit(context.Background(), testMeta())
+				must(t, err)
+				if in.Stats.Streamed != 1<<20 {
+					t.Fatalf("streamed %d bytes", in.Stats.Streamed)
+				}
+			}
 			img := current(t, s, key)
 			out, err := exec.Command(bin, "show", img.ArchivePath()).CombinedOutput()
 			if err != nil {
