@@ -6,12 +6,13 @@ import (
 )
 
 // PerContainerCost is what one checkpoint costs beyond writing its bytes
-// to the store: the freeze, CRIU's dump into local staging, containerd's
-// and runc's round trips, the kill. Source: the README's benchmark
-// "checkpoint-all, 20 containers x 64 MiB" (hack/bench drain, 2 CPUs):
-// with --parallel 1 it took 9.3 s to write 1281 MiB to a store measured
-// at 354 MiB/s, so (9.3 s - 1281/354 s) / 20 = 0.284 s per container,
-// rounded up here.
+// to the store: the freeze, CRIU's dump into local staging, zstd and the
+// checksums, containerd's and runc's round trips, the kill. Source: the
+// README's benchmark "checkpoint-all, 20 containers x 64 MiB" (hack/bench
+// drain: random memory, default zstd, 2 CPUs): with --parallel 1 it took
+// 9.3 s to write 1281 MiB to a store whose fsynced bandwidth it measured at
+// 354 MiB/s (a 1 GiB write), so (9.3 s - 1281/354 s) / 20 = 0.284 s per
+// container, rounded up here.
 const PerContainerCost = 300 * time.Millisecond
 
 // Verdict tells whether a drain fits its deadline.
@@ -103,8 +104,9 @@ type Estimate struct {
 }
 
 // Compute estimates a drain of containers into stores (one entry per
-// distinct store the containers name, with its probe) with parallel
-// checkpoints at once on cpus CPUs, against deadline:
+// distinct store the containers name, with its probe; Compute fills in
+// their Containers and Bytes) with parallel checkpoints at once on cpus
+// CPUs, against deadline:
 //
 //	estimated = sum over stores of (bytes / bandwidth)
 //	          + ceil(containers / lanes) x PerContainerCost
