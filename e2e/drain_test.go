@@ -272,6 +272,89 @@ func TestDrainFailureKeepsTheContainerRunning(t *testing.T) {
 	waitLogAbove(t, log, lastCount(t, log)+3)
 }
 
+// memtouchRef is the image of hack/bench/workload/memtouch: it touches N
+// MiB of random memory, writes /tmp/ready, then counts like the counters.
+const memtouchRef = "docker.io/arch-test/memtouch:latest"
+
+// memtouchImage builds memtouchRef from the benchmark's source.
+func memtouchImage(t *testing.T) testbed.Image {
+	t.Helper()
+	src, err := os.ReadFile(filepath.Join("..", "hack", "bench", "workload", "memtouch.c"))
+	must(t, err)
+	files := testbed.BusyboxFiles(t)
+	files["/memtouch"] = testbed.File{Content: testbed.CompileStaticC(t, "memtouch", src), Mode: 0o755}
+	return testbed.BuildImage(t, memtouchRef, files, testbed.ImageConfig{
+		Entrypoint: []string{"/memtouch"},
+		Env:        []string{"PATH=/bin"},
+		WorkingDir: "/",
+	})
+}
+
+// TestDrainDryRunEstimatesWithoutCheckpointing: `checkpoint-all --dry-run
+// --json` next to an enabled container that touched 64 MiB and a plain
+// one reports the enabled one only, with more memory than it touched,
+// its writable layer (at least /tmp/ready), and a measured bandwidth of
+// the store; it fits the default deadline (exit 0). Nothing is
+// checkpointed: the container keeps counting, the store holds no image
+// and no probe file.
+func TestDrainDryRunEstimatesWithoutCheckpointing(t *testing.T) {
+	const touched = 64 << 20
+	n := newArchNode(t, "drain-dry", "", "")
+	must(t, n.Import(ns, memtouchImage(t)))
+	const id = "mem"
+	must(t, n.Run(ns, memtouchRef, id, testbed.RunOpts{RuncBinary: n.wrapper, Env: map[string]string{"ARCH_ENABLE": "1"},
+		Detach: true, Cmd: []string{"/memtouch", fmt.Sprint(touched >> 20)}}))
+	plain := counter{ns: ns, id: "plain", ref: testbed.CCounterRef}
+	plain.start(t, n)
+	waitLogAbove(t, n.TaskLog(ns, id), 3) // counts once its memory is touched
+	counting(t, n, []counter{plain})
+
+	r := runHook(t, n, "checkpoint-all", "--dry-run", "--json")
+	var est drain.Estimate
+	if err := json.Unmarshal([]byte(r.stdout), &est); err != nil {
+		t.Fatalf("checkpoint-all --dry-run --json: %v\n%s", err, r.stdout)
+	}
+	if r.code != 0 || est.Verdict != drain.Fits || !strings.Contains(r.stderr, "fits:") {
+		t.Fatalf("exit %d, verdict %s, unknown %q; want 0 and fits\n%s", r.code, est.Verdict, est.Unknown, r.stdout)
+	}
+	if len(est.Containers) != 1 || est.Skipped != 1 {
+		t.Fatalf("%d containers, %d skipped; want the enabled one, and the plain one skipped\n%s", len(est.Containers), est.Skipped, r.stdout)
+	}
+	c := est.Containers[0]
+	if c.Name() != ns+"/"+id || c.Key != ns+"/"+id || c.Store != n.arch.Store || c.Pid <= 0 {
+		t.Fatalf("container %+v", c)
+	}
+	if c.MemoryBytes == nil || *c.MemoryBytes <= touched {
+		t.Fatalf("memory %v (%s%s); want more than the %d bytes it touched", c.MemoryBytes, c.MemorySource, c.MemoryError, touched)
+	}
+	if c.LayerBytes == nil || *c.LayerBytes < int64(len("64\n")) || c.LayerDir == "" {
+		t.Fatalf("writable layer %v in %q (%s%s); want at least /tmp/ready", c.LayerBytes, c.LayerDir, c.LayerNote, c.LayerError)
+	}
+	if len(est.Stores) != 1 || est.Stores[0].Path != n.arch.Store || est.Stores[0].BytesPerSecond <= 0 || est.Stores[0].ProbeBytes <= 0 {
+		t.Fatalf("stores %+v", est.Stores)
+	}
+	if est.TotalBytes != *c.MemoryBytes+*c.LayerBytes || est.Estimated <= 0 {
+		t.Fatalf("total %d bytes, estimated %vs", est.TotalBytes, est.Estimated)
+	}
+
+	for _, cn := range []counter{{ns: ns, id: id}, plain} {
+		if st, err := n.TaskStatus(ns, cn.id); err != nil || st != testbed.StatusRunning {
+			t.Fatalf("%s after the dry run: status %q, %v", cn.id, st, err)
+		}
+	}
+	waitLogAbove(t, n.TaskLog(ns, id), lastCount(t, n.TaskLog(ns, id))+3)
+	if m := manifest(t, n.arch.Store, ns+"/"+id); m != nil {
+		t.Fatalf("the dry run left an image: %v", m)
+	}
+	ents, err := os.ReadDir(n.arch.Store)
+	if err != nil && !os.IsNotExist(err) {
+		t.Fatal(err)
+	}
+	for _, e := range ents {
+		t.Errorf("the store holds %s after the dry run (a probe file starts with %s)", e.Name(), drain.ProbeFilePrefix)
+	}
+}
+
 // syncBuffer is a bytes.Buffer safe for a writer and a reader.
 type syncBuffer struct {
 	mu  sync.Mutex

@@ -85,6 +85,18 @@ func (s *Store) openRoot(create bool) (*saferoot.Dir, error) {
 	return s.loc.Open()
 }
 
+// OpenRoot opens the store's root folder as every store operation reaches
+// it (never through a symlink below its allowed root), creating it as the
+// first commit would with create. For callers outside the store's layout
+// (checkpoint-all's write probe): close the folder when done.
+func (s *Store) OpenRoot(create bool) (*saferoot.Dir, error) {
+	d, err := s.openRoot(create)
+	if err != nil {
+		return nil, fmt.Errorf("checkpoint store %s: %w", s.Root(), err)
+	}
+	return d, nil
+}
+
 // openKeyDir opens the key folder of k without following a symlink
 // anywhere below the store's allowed root; with create it makes what is
 // missing. A missing folder (without create) is an error wrapping

@@ -120,5 +120,6 @@ func describe(ctx context.Context, ns string, ctr containerd.Container) Candidat
 		return cand
 	}
 	cand.Task = string(st.Status)
+	cand.Pid = int(task.Pid())
 	return cand
 }

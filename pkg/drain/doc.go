@@ -10,7 +10,10 @@
 // to ARCH's store and stops the container. At most Parallel checkpoints run
 // at once; none starts after the deadline. Progress is reported through an
 // Observer (live terminal view, plain log lines) and the outcome as a
-// Report (table, JSON).
+// Report (table, JSON). DryRun checkpoints nothing: it measures what the
+// same selection would write (memory, writable layer) and how fast the
+// stores take it, and estimates the drain against the deadline
+// (Estimate).
 //
 // The pieces are separate so that they can be tested without containerd:
 // Classify (which containers, and why not the others), Schedule (the

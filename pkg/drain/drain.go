@@ -26,17 +26,28 @@ type Options struct {
 // Listing happens before the deadline applies; its error is returned.
 func Run(ctx context.Context, src Source, cp Checkpointer, o Options) (*Report, error) {
 	rep := &Report{Started: time.Now(), Deadline: o.Deadline, Parallel: max(o.Parallel, 1)}
-	cands, err := src.Candidates(ctx, o.Namespaces)
+	targets, err := Select(ctx, src, o.Namespaces, o.Node)
+	if err != nil {
+		return nil, err
+	}
+	rep.Results = Schedule(ctx, targets, cp, ScheduleOptions{Parallel: rep.Parallel, Deadline: o.Deadline, Observer: o.Observer, Attempts: o.Attempts})
+	rep.Counts = countResults(rep.Results)
+	rep.Finished = time.Now()
+	return rep, nil
+}
+
+// Select lists the containers of the namespaces (all when empty) and
+// classifies each, ordered by namespace and id: what Run checkpoints, and
+// what DryRun estimates, are the targets without a Skip.
+func Select(ctx context.Context, src Source, namespaces []string, n Node) ([]Target, error) {
+	cands, err := src.Candidates(ctx, namespaces)
 	if err != nil {
 		return nil, fmt.Errorf("checkpoint-all: %w", err)
 	}
 	targets := make([]Target, 0, len(cands))
 	for _, c := range cands {
-		targets = append(targets, Classify(c, o.Node))
+		targets = append(targets, Classify(c, n))
 	}
 	sortTargets(targets)
-	rep.Results = Schedule(ctx, targets, cp, ScheduleOptions{Parallel: rep.Parallel, Deadline: o.Deadline, Observer: o.Observer, Attempts: o.Attempts})
-	rep.Counts = countResults(rep.Results)
-	rep.Finished = time.Now()
-	return rep, nil
+	return targets, nil
 }

@@ -37,6 +37,7 @@ type Candidate struct {
 	Spec      *specs.Spec
 	SpecErr   error  // the spec could not be read
 	Task      string // task status; "" when the container has no task
+	Pid       int    // the task's init process (host PID namespace); 0 when unknown
 }
 
 // Target is a container checkpoint-all looked at: Skip is empty for those
@@ -48,6 +49,7 @@ type Target struct {
 	Key       string
 	Store     string
 	Skip      string
+	Pid       int // the task's init process; 0 when unknown
 }
 
 // Name is "namespace/id".
@@ -67,7 +69,7 @@ type Node struct {
 // by plain runc into a folder nobody keeps, and stopped. Key and store are
 // the record's, where the wrapper will commit the image.
 func Classify(c Candidate, n Node) Target {
-	t := Target{Namespace: c.Namespace, ID: c.ID, Task: c.Task}
+	t := Target{Namespace: c.Namespace, ID: c.ID, Task: c.Task, Pid: c.Pid}
 	if c.SpecErr != nil || c.Spec == nil {
 		t.Skip = fmt.Sprintf("cannot read its OCI spec: %v", c.SpecErr)
 		return t

@@ -56,6 +56,19 @@ func FindOverlay(rootfs string) (*Overlay, error) {
 	return o, nil
 }
 
+// ParseOverlay describes the overlay mounted at mountpoint from its super
+// options as a mount table shows them (mountinfo's last field), relative
+// lowerdirs made absolute as FindOverlay does. A mount without an upperdir
+// is ErrNotOverlay.
+func ParseOverlay(mountpoint, superOptions string) (*Overlay, error) {
+	o, err := parseOverlayOptions(mountpoint, superOptions)
+	if err != nil {
+		return nil, err
+	}
+	o.resolveRelativeLowers()
+	return o, nil
+}
+
 // resolveRelativeLowers makes relative lowerdirs absolute. containerd
 // mounts with lowerdirs relative to its snapshots folder (from inside it)
 // when the absolute option would not fit a page; the mount table then
