@@ -40,8 +40,9 @@ type writeBehind struct {
 	free chan []byte
 	done chan struct{}
 	// failed is set by the goroutine on a write error and by abort: Write
-	// then fails at once.
-	failed atomic.Bool
+	// then fails at once, with the write error when there is one.
+	failed   atomic.Bool
+	writeErr atomic.Pointer[error]
 
 	// Written by the goroutine, read after done is closed.
 	n         int64
@@ -84,6 +85,8 @@ func (b *writeBehind) run() {
 			h.Write(chunk)
 			b.n += int64(len(chunk))
 			if b.err != nil {
+				err := b.err
+				b.writeErr.Store(&err)
 				b.failed.Store(true)
 			} else if p := b.progress.Load(); p != nil {
 				(*p)(b.n)
@@ -108,7 +111,7 @@ func (b *writeBehind) Write(p []byte) (int, error) {
 	n := 0
 	for len(p) > 0 {
 		if b.failed.Load() {
-			return n, errAborted
+			return n, b.failure()
 		}
 		c := copy(b.cur[len(b.cur):cap(b.cur)], p)
 		b.cur = b.cur[:len(b.cur)+c]
@@ -144,6 +147,14 @@ func (b *writeBehind) setProgress(progress func(int64)) {
 		return
 	}
 	b.progress.Store(&progress)
+}
+
+// failure is why Write fails: the file's write error, or the abort.
+func (b *writeBehind) failure() error {
+	if err := b.writeErr.Load(); err != nil {
+		return *err
+	}
+	return errAborted
 }
 
 // abort makes every further Write fail; close must still be called.
