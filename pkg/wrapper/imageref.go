@@ -8,6 +8,8 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -15,10 +17,11 @@ import (
 
 // An image reference is what a containerd caller's --image-path receives
 // instead of the dump when the checkpoint ends the container: containerd
-// (and Docker, the kubelet, ARCH's drain) archive that folder as their own
-// checkpoint image, a second copy of an image ARCH has already committed.
-// The reference names ARCH's image; a `runc restore` whose --image-path
-// holds one is served from ARCH's store (restoreref.go).
+// archives that folder into its content store as its own checkpoint image
+// (`ctr task checkpoint`, Docker's `checkpoint create`), a second copy of
+// an image ARCH has already committed, which the user waits for. The
+// reference names ARCH's image; a `runc restore` whose --image-path holds
+// one is served from ARCH's store (restoreref.go).
 
 // imageRefName is the reference's file name in the image path.
 const imageRefName = "arch-image.json"
@@ -38,6 +41,28 @@ type imageRef struct {
 	ImageID        string    `json:"imageID"`
 	Store          string    `json:"store"`
 	CheckpointedAt time.Time `json:"checkpointedAt"`
+}
+
+// procRoot is where the wrapper reads other processes' /proc entries (the
+// unit tests point it at a fake one).
+var procRoot = "/proc"
+
+// parentIsContainerdShim reports whether process ppid, read under proc,
+// is a containerd shim (containerd-shim-runc-v2, or the v1 containerd-shim:
+// the kernel keeps the first 15 bytes of the name, "containerd-shim").
+func parentIsContainerdShim(proc string, ppid int) bool {
+	comm, err := os.ReadFile(filepath.Join(proc, strconv.Itoa(ppid), "comm"))
+	return err == nil && strings.HasPrefix(string(comm), "containerd-shim")
+}
+
+// givesImageRef reports whether this checkpoint's --image-path gets a
+// reference rather than the dump: the caller is containerd (through its
+// shim), which archives the folder as its own image, and asked for exit
+// semantics. A --leave-running caller (the kubelet's checkpoint API, `ctr
+// task checkpoint` without --exit) and a direct runc caller get the dump:
+// they may restore it without ARCH.
+func (c *call) givesImageRef() bool {
+	return !c.cmd.Bool("leave-running") && parentIsContainerdShim(procRoot, os.Getppid())
 }
 
 // writeImageRef writes ref into folder dir (created if missing).
