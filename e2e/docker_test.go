@@ -1,6 +1,8 @@
 package e2e
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -64,4 +66,85 @@ func dockerCounts(t *testing.T, d *testbed.Docker, name string) []int {
 func waitDockerCount(t *testing.T, d *testbed.Docker, name string, n int) []int {
 	t.Helper()
 	return waitCounts(t, "docker logs "+name, n, func() []int { return dockerCounts(t, d, name) })
+}
+
+// TestDockerStartFromACheckpoint: `docker checkpoint create` of an enabled
+// counter leaves Docker's checkpoint folder only ARCH's reference to the
+// image it committed (containerd archived no second copy of the dump), and
+// `docker start --checkpoint` of it (containerd's own runc restore of that
+// folder) restores ARCH's image: `docker logs` counts on without a gap.
+// The restored container is checkpointed again; the first checkpoint,
+// which no longer names the current image, is refused with the reason
+// (the container stays stopped), and the second restores.
+func TestDockerStartFromACheckpoint(t *testing.T) {
+	n := newArchNode(t, "docker-cp", "", "")
+	d := testbed.StartDocker(t, n.Instance, n.wrapper)
+	const ref = "arch-test/docker-counter:latest"
+	must(t, d.ImportImage(ref, testbed.BusyboxFiles(t), testbed.ShellCounterConfig))
+	out, err := d.Out("run", "-d", "--runtime", "arch", "--network", "none", "-e", "ARCH_ENABLE=1", "--name", "web", ref)
+	must(t, err)
+	id := strings.TrimSpace(out)
+	waitDockerCount(t, d, "web", 5)
+
+	checkpoint := func(cp string) {
+		t.Helper()
+		_, err := d.Out("checkpoint", "create", "web", cp)
+		must(t, err)
+		must(t, d.WaitState("web", "exited", statusTimeout))
+		folder := filepath.Join(d.Dir, "data", "containers", id, "checkpoints", cp)
+		ents, err := os.ReadDir(folder)
+		must(t, err)
+		if len(ents) != 1 || ents[0].Name() != imageRefFile {
+			t.Fatalf("docker's checkpoint %s holds %v; want only %s", cp, ents, imageRefFile)
+		}
+		data, err := os.ReadFile(filepath.Join(folder, imageRefFile))
+		must(t, err)
+		refNamesCurrentImage(t, n, data, "moby/"+id)
+	}
+	startFrom := func(cp string, served int) {
+		t.Helper()
+		last := dockerCounts(t, d, "web")
+		must(t, dockerStartCheckpoint(t, d, "web", cp))
+		must(t, d.WaitState("web", "running", statusTimeout))
+		must(t, consecutive(waitDockerCount(t, d, "web", last[len(last)-1]+3)))
+		if got := strings.Count(n.archLog(), "restore served from ARCH's image reference"); got != served {
+			t.Fatalf("ARCH served %d restores from a reference, want %d:\n%s", got, served, n.archLog())
+		}
+	}
+	checkpoint("cp1")
+	startFrom("cp1", 1)
+
+	// cp2 replaces cp1's image: cp1 is refused, cp2 restores.
+	checkpoint("cp2")
+	err = dockerStartCheckpoint(t, d, "web", "cp1")
+	if err == nil || !strings.Contains(err.Error(), "only a key's latest checkpoint restores") {
+		t.Fatalf("docker start --checkpoint of a replaced image: %v", err)
+	}
+	if st, err := d.State("web"); err != nil || st == "running" {
+		t.Fatalf("after the refused restore: state %q, %v", st, err)
+	}
+	startFrom("cp2", 2)
+}
+
+// dockerStartCheckpoint runs `docker start --checkpoint cp name`. dockerd
+// uploads the checkpoint folder to containerd as a blob, byte for byte the
+// one containerd stored at `docker checkpoint create`, which dockerd
+// deleted then but containerd's garbage collection removes a moment
+// later: until it has, the upload fails with "already exists" (dockerd
+// 20.10 does not accept an existing blob), and the start is tried again.
+func dockerStartCheckpoint(t *testing.T, d *testbed.Docker, name, cp string) error {
+	t.Helper()
+	var err error
+	perr := testbed.Poll(statusTimeout, func() error {
+		_, err = d.Out("start", "--checkpoint", cp, name)
+		if err != nil && strings.Contains(err.Error(), "failed to upload checkpoint to containerd") && strings.Contains(err.Error(), "already exists") {
+			t.Logf("%v; trying again", err)
+			return err
+		}
+		return nil
+	})
+	if perr != nil {
+		return perr
+	}
+	return err
 }

@@ -69,9 +69,40 @@ func (in *Instance) Restore(ns, id, ref string) error {
 // CheckpointFiles lists the CRIU image files inside checkpoint image ref
 // (the criu.tar blob containerd stored after runc checkpoint returned).
 func (in *Instance) CheckpointFiles(ns, ref string) ([]string, error) {
+	var names []string
+	err := in.readCheckpointTar(ns, ref, func(h *tar.Header, _ io.Reader) error {
+		names = append(names, h.Name)
+		return nil
+	})
+	return names, err
+}
+
+// CheckpointFile reads file name of the criu.tar blob of checkpoint image
+// ref.
+func (in *Instance) CheckpointFile(ns, ref, name string) ([]byte, error) {
+	var data []byte
+	found := false
+	err := in.readCheckpointTar(ns, ref, func(h *tar.Header, r io.Reader) error {
+		if h.Name != name {
+			return nil
+		}
+		found = true
+		var err error
+		data, err = io.ReadAll(r)
+		return err
+	})
+	if err == nil && !found {
+		err = fmt.Errorf("checkpoint %s has no %s", ref, name)
+	}
+	return data, err
+}
+
+// readCheckpointTar calls each for every entry of the criu.tar blob of
+// checkpoint image ref.
+func (in *Instance) readCheckpointTar(ns, ref string, each func(*tar.Header, io.Reader) error) error {
 	index, err := in.imageIndex(ns, ref)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	for _, m := range index.Manifests {
 		if m.MediaType != mediaCRIUTar {
@@ -79,22 +110,23 @@ func (in *Instance) CheckpointFiles(ns, ref string) ([]string, error) {
 		}
 		blob, err := in.CtrOut(ns, "content", "get", m.Digest)
 		if err != nil {
-			return nil, err
+			return err
 		}
-		var names []string
 		tr := tar.NewReader(strings.NewReader(blob))
 		for {
 			h, err := tr.Next()
 			if errors.Is(err, io.EOF) {
-				return names, nil
+				return nil
 			}
 			if err != nil {
-				return names, fmt.Errorf("criu tar of %s: %w", ref, err)
+				return fmt.Errorf("criu tar of %s: %w", ref, err)
 			}
-			names = append(names, h.Name)
+			if err := each(h, tr); err != nil {
+				return err
+			}
 		}
 	}
-	return nil, fmt.Errorf("checkpoint %s has no %s blob", ref, mediaCRIUTar)
+	return fmt.Errorf("checkpoint %s has no %s blob", ref, mediaCRIUTar)
 }
 
 type ociDescriptor struct {

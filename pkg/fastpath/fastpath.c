@@ -15,9 +15,9 @@
 static const char *global_value_flags[] = {"log", "log-format", "root", "rootless", "criu", NULL};
 static const char *global_bool_flags[] = {"debug", "systemd-cgroup", NULL};
 // Subcommands ARCH never intercepts. create, start, resume, checkpoint,
-// kill and delete (and anything unknown) go to Go.
+// kill, delete and restore (and anything unknown) go to Go.
 static const char *passthrough_cmds[] = {"state", "ps", "exec", "pause", "events", "update",
-                                         "list", "features", "spec", "run", "restore", "help", NULL};
+                                         "list", "features", "spec", "run", "help", NULL};
 // Of those, the ones Go serializes for enabled containers (pkg/state
 // locks.go): they go to Go when an argument names an enabled container.
 static const char *freeze_cmds[] = {"exec", "pause", NULL};

@@ -282,8 +282,8 @@ func (c *call) dumpAndCommit(ctx context.Context, rec *state.Record, b *bundle.B
 	if err := c.records().Save(rec); err != nil {
 		log.Warn().Err(err).Msg("checkpoint: cannot record the committed image")
 	}
-	if err := c.fillCallerImagePath(staging); err != nil {
-		log.Warn().Err(err).Msg("checkpoint: cannot give the caller's --image-path a copy of the dump")
+	if err := c.fillCallerImagePath(staging, rec, manifest); err != nil {
+		log.Warn().Err(err).Msg("checkpoint: cannot fill the caller's --image-path")
 	}
 	ph.done("link")
 	return manifest, nil

@@ -10,7 +10,9 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/arch-ckpt/arch/pkg/ckpt"
 	"github.com/arch-ckpt/arch/pkg/realrunc"
+	"github.com/arch-ckpt/arch/pkg/state"
 )
 
 // stdioWithStatusFd inherits stdio and, when the caller passed
@@ -69,13 +71,22 @@ func (c *call) copyDumpLog(staging string) {
 	linkOrCopy(src, filepath.Join(work, "dump.log"))
 }
 
-// fillCallerImagePath gives the caller's --image-path the same dump, as
-// hardlinks where the filesystem allows and copies otherwise: containerd and
-// Docker archive that folder as their own checkpoint without checking it.
-func (c *call) fillCallerImagePath(staging string) error {
+// fillCallerImagePath gives the caller's --image-path the committed
+// image m: containerd and Docker archive that folder as their own
+// checkpoint without checking it. A containerd caller with exit semantics
+// gets a reference to ARCH's image (imageref.go), which a restore from
+// that checkpoint brings back to ARCH; any other caller gets the same
+// dump, as hardlinks where the filesystem allows and copies otherwise.
+func (c *call) fillCallerImagePath(staging string, rec *state.Record, m *ckpt.Manifest) error {
 	dst, ok := c.cmd.Get("image-path")
 	if !ok || dst == "" {
 		return nil
+	}
+	if c.givesImageRef() {
+		return writeImageRef(dst, imageRef{
+			FormatVersion: imageRefVersion, Key: rec.Key, ImageID: m.ImageID,
+			Store: rec.Store, CheckpointedAt: m.CheckpointedAt,
+		})
 	}
 	if err := os.MkdirAll(dst, 0o700); err != nil {
 		return fmt.Errorf("create %s: %w", dst, err)

@@ -40,34 +40,78 @@ func (c *call) tryRestore(b *bundle.Bundle, rec *state.Record, key ckpt.Key, sha
 		return 0, false
 	}
 	defer img.Close()
+	if nr := c.restoreImage(store, key, img, b, rec, shared, true, ph, &log); nr != nil {
+		nr.log(&log, ", starting fresh")
+		return 0, false
+	}
+	log.Info().Strs("argv", c.argvForLog()).Dict("phases", ph.dict()).Msg("create turned into restore")
+	return 0, true
+}
+
+// notRestored says why restoreImage did not restore an image.
+type notRestored struct {
+	what   string // what happened, for the log
+	reason string // why the image was refused, or
+	err    error  // why the restore failed
+	// discarded is set for a refusal that removed the image.
+	discarded *bool
+}
+
+func (n *notRestored) Error() string {
+	if n.err != nil {
+		return n.what + ": " + n.err.Error()
+	}
+	return n.what + ": " + n.reason
+}
+
+// log writes the warning line of n to log, its message ending with suffix.
+func (n *notRestored) log(log *zerolog.Logger, suffix string) {
+	e := log.Warn()
+	if n.reason != "" {
+		e = e.Str("reason", n.reason)
+	}
+	if n.discarded != nil {
+		e = e.Bool("discarded", *n.discarded)
+	}
+	e.Err(n.err).Msg(n.what + suffix)
+}
+
+// restoreImage restores img, the current image of key in store, into this
+// container (bundle b, record rec), when it may be restored again (shared:
+// see archspec.ReuseRefusal) and fits. skipStart: the caller's next call is
+// a `runc start` ARCH answers (a create turned into a restore); a caller's
+// own `runc restore` has none. On success the image is marked restored and
+// log carries the image; otherwise everything ARCH did for the attempt has
+// been undone, and the answer says why.
+func (c *call) restoreImage(store *ckpt.Store, key ckpt.Key, img *ckpt.Image, b *bundle.Bundle, rec *state.Record, shared, skipStart bool, ph *phases, log *zerolog.Logger) *notRestored {
 	m := img.Manifest
-	log = log.With().Str("image", m.ImageID).Logger()
+	*log = log.With().Str("image", m.ImageID).Logger()
 	if reason, discard := archspec.ReuseRefusal(img.Restored, shared, c.cfg.MaxRestoreAttempts, c.cfg.ReuseRestoredImages); reason != "" {
 		if discard {
 			if _, err := store.RemoveIfCurrent(key, m.ImageID); err != nil {
 				log.Error().Err(err).Msg("restore: cannot discard the image")
 			}
 		}
-		log.Warn().Str("reason", reason).Bool("discarded", discard).Msg("restore: not restoring this image, starting fresh")
-		return 0, false
+		return &notRestored{what: "restore: not restoring this image", reason: reason, discarded: &discard}
 	}
 	ph.done("open")
 	if reason := archspec.ProcessMismatch(m, b); reason != "" {
-		log.Warn().Str("reason", reason).Msg("restore: checkpoint image does not fit this container, starting fresh")
-		return 0, false
+		return &notRestored{what: "restore: checkpoint image does not fit this container", reason: reason}
 	}
 	plan, reason := c.planRestore(b, m)
 	if reason != "" {
-		log.Warn().Str("reason", reason).Msg("restore: checkpoint image does not fit this container, starting fresh")
-		return 0, false
+		return &notRestored{what: "restore: checkpoint image does not fit this container", reason: reason}
 	}
 	ph.done("fit")
 	ctx, cancel := context.WithTimeout(context.Background(), c.cfg.RestoreTimeout)
 	defer cancel()
-	// The restore counts once the record says so: without the mark the
-	// shim's start would fail.
+	// The restore counts once the record says so: the poststop hook reads
+	// RestoredFrom, and without SkipStart the shim's start after a create
+	// would fail.
+	recorded := false
 	record := func() error {
-		rec.RestoredFrom, rec.SkipStart = m.ImageID, true
+		rec.RestoredFrom, rec.SkipStart = m.ImageID, skipStart
+		recorded = true
 		if err := c.records().Save(rec); err != nil {
 			return fmt.Errorf("cannot record the restore: %w", err)
 		}
@@ -76,25 +120,22 @@ func (c *call) tryRestore(b *bundle.Bundle, rec *state.Record, key ckpt.Key, sha
 	// The layers are compared once the image is unpacked: their
 	// fingerprint is computed meanwhile (a cached one costs nothing).
 	plan.identity = archspec.IdentifyAsync(b, c.layerCache())
-	err = c.restoreFrom(ctx, img, b, &plan, record, ph, &log)
-	if err != nil {
+	if err := c.restoreFrom(ctx, img, b, &plan, record, ph, log); err != nil {
 		if errors.Is(err, realrunc.ErrTimeout) || errors.Is(ctx.Err(), context.DeadlineExceeded) {
 			err = fmt.Errorf("timed out after %s (restore_timeout): %w", c.cfg.RestoreTimeout, err)
 		}
-		if rec.SkipStart {
+		if recorded {
 			rec.RestoredFrom, rec.SkipStart = "", false
 			c.records().Save(rec)
 		}
-		log.Warn().Err(err).Msg("restore failed, starting fresh")
-		return 0, false
+		return &notRestored{what: "restore failed", err: err}
 	}
 	host, _ := os.Hostname()
 	if err := store.MarkRestored(key, m.ImageID, ckpt.RestoredInfo{Node: host, ContainerID: c.cmd.ID}); err != nil {
 		log.Warn().Err(err).Msg("restore: cannot mark the image restored")
 	}
 	ph.done("mark")
-	log.Info().Strs("argv", c.argvForLog()).Dict("phases", ph.dict()).Msg("create turned into restore")
-	return 0, true
+	return nil
 }
 
 // errDoesNotFit marks an image found not to fit the container once the

@@ -127,6 +127,7 @@ var handlers = map[string]func(c *call) (code int, handled bool){
 		return c.skipOnce("resume", func(r *state.Record) *bool { return &r.SkipResume })
 	},
 	"checkpoint": (*call).checkpoint,
+	"restore":    (*call).restoreFromRef,
 	"delete":     (*call).delete,
 	"kill":       (*call).kill,
 	"exec":       (*call).serializedExec,
@@ -150,6 +151,11 @@ var declines = map[string]func(c *call) bool{
 	// Only detached execs of enabled containers are serialized.
 	"exec":  func(c *call) bool { return !c.cmd.Bool("detach") || !c.container().Enabled() },
 	"pause": func(c *call) bool { return !c.container().Enabled() },
+	// Only a restore from an ARCH image reference is ARCH's.
+	"restore": func(c *call) bool {
+		images, _ := c.cmd.Get("image-path")
+		return !hasImageRef(images)
+	},
 }
 
 // handler returns ARCH's handler for the parsed call, nil when the call
