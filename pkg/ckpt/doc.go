@@ -9,6 +9,14 @@
 // the archive and of every member. The manifest is what makes an image
 // current: it is replaced atomically and only after its archive is durable.
 //
+// A checkpoint's archive is written while CRIU dumps (BeginCommit): the
+// archive starts with checkpoint/ and CRIU's pages files, streamed as CRIU
+// appends to them, their tar headers patched once their size is known;
+// the other members follow once the dump has ended. With zstd the archive
+// is a sequence of frames, some of them stored (raw blocks): any zstd
+// decoder reads it as one stream. Members may come in any order that lists
+// a folder before what it holds; the manifest lists them in archive order.
+//
 // The store root may live on a shared filesystem (NFS, EFS): only plain
 // files, rename(2) and flock(2) are used. Store layout:
 //
