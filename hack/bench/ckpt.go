@@ -1,8 +1,6 @@
 package main
 
 import (
-	"bufio"
-	"encoding/json"
 	"flag"
 	"fmt"
 	"os"
@@ -214,19 +212,7 @@ func (b *bench) timed(bin string, args ...string) (time.Duration, error) {
 // durations and the archive size.
 func (b *bench) lastCommit() (dump, commit time.Duration, size int64) {
 	var last map[string]any
-	defer func() { fmt.Fprintf(os.Stderr, "bench: ARCH checkpoint phases (ms): %v\n", last) }()
-	f, err := os.Open(b.archLog)
-	if err != nil {
-		return
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 1<<20), 1<<20)
-	for sc.Scan() {
-		var m map[string]any
-		if json.Unmarshal(sc.Bytes(), &m) != nil {
-			continue
-		}
+	eachLogLine(b.archLog, func(m map[string]any) {
 		if m["msg"] == "checkpoint committed, container stopped" {
 			ph, _ := m["phases"].(map[string]any)
 			dump, commit = ms(ph["dump"]), ms(ph["commit"])
@@ -235,7 +221,8 @@ func (b *bench) lastCommit() (dump, commit time.Duration, size int64) {
 			}
 			last = ph
 		}
-	}
+	})
+	fmt.Fprintf(os.Stderr, "bench: ARCH checkpoint phases (ms): %v\n", last)
 	return
 }
 
