@@ -18,6 +18,7 @@ import (
 func checkpointRestore(args []string) error {
 	fs := flag.NewFlagSet("ckpt", flag.ExitOnError)
 	e := commonFlags(fs)
+	prof := profileFlags(fs)
 	mib := fs.Int("mib", 256, "touched memory of the workload")
 	runs := fs.Int("runs", 5, "rounds")
 	compression := fs.String("compression", "zstd", "ARCH archive compression: zstd or none")
@@ -28,7 +29,11 @@ func checkpointRestore(args []string) error {
 		return err
 	}
 	defer cleanup()
+	if err := prof.setUp(e, work); err != nil {
+		return err
+	}
 	b := newBench(e, work, lower, *compression, []string{"/memtouch", fmt.Sprint(*mib), *fill})
+	b.envv = append(b.envv, prof.environ()...)
 
 	var plainCk, archCk, plainRs, archRs, dumpPart, commitPart, tarZstd []time.Duration
 	var size int64
@@ -51,6 +56,7 @@ func checkpointRestore(args []string) error {
 	row("  checkpoint minus archive write", median(archCk)-median(commitPart), median(plainCk), "<= 1.10")
 	row("restore "+what+", "+*compression+" (create->running vs runc restore)", median(archRs), median(plainRs), "<= 1.15")
 	fmt.Printf("image: %d MiB touched memory -> archive %.1f MiB (%s)\n", *mib, float64(size)/(1<<20), *compression)
+	prof.report(os.Stdout)
 	return nil
 }
 

@@ -25,6 +25,7 @@ import (
 func drainBench(args []string) error {
 	fs := flag.NewFlagSet("drain", flag.ExitOnError)
 	e := commonFlags(fs)
+	prof := profileFlags(fs)
 	n := fs.Int("containers", 20, "enabled containers")
 	mib := fs.Int("mib", 64, "touched memory of each")
 	parallel := fs.Int("parallel", 0, "--parallel of the parallel run (0: arch-hook's default)")
@@ -34,7 +35,10 @@ func drainBench(args []string) error {
 		return err
 	}
 	defer cleanup()
-	d := &drainRig{env: e, work: work, n: *n, mib: *mib}
+	if err := prof.setUp(e, work); err != nil {
+		return err
+	}
+	d := &drainRig{env: e, work: work, n: *n, mib: *mib, profEnv: prof.environ()}
 	if err := d.setUp(); err != nil {
 		return err
 	}
@@ -61,6 +65,7 @@ func drainBench(args []string) error {
 	fmt.Printf("store sequential write with fsync: %.0f MiB/s; parallel run: %.0f MiB of archives in %s = %.0f MiB/s = %.0f%% of it (within 80%%: %v)\n",
 		bw/(1<<20), float64(par.bytes)/(1<<20), round(par.wall), rate/(1<<20), 100*rate/bw, rate >= 0.8*bw)
 	fmt.Printf("parallel total %s against a spot notice's 120 s: %s\n", round(par.wall), verdict(par.wall < 120*time.Second))
+	prof.report(os.Stdout)
 	return nil
 }
 
@@ -69,6 +74,7 @@ type drainRig struct {
 	env     *env
 	work    string
 	n, mib  int
+	profEnv []string
 	conf    string
 	sock    string
 	daemon  *exec.Cmd
@@ -123,7 +129,8 @@ func (d *drainRig) startContainerd() error {
 	}
 	defer logf.Close()
 	d.daemon = exec.Command("containerd", "--config", filepath.Join(dir, "config.toml"))
-	d.daemon.Env = []string{"PATH=" + testbed.DaemonPath, "ARCH_CONFIG=" + d.conf, "ARCH_RUNC=" + d.env.runc}
+	// The shims, and the arch-wrapper calls they make, inherit this.
+	d.daemon.Env = append([]string{"PATH=" + testbed.DaemonPath, "ARCH_CONFIG=" + d.conf, "ARCH_RUNC=" + d.env.runc}, d.profEnv...)
 	d.daemon.Stdout, d.daemon.Stderr = logf, logf
 	d.daemon.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	if err := d.daemon.Start(); err != nil {
@@ -210,6 +217,7 @@ func (d *drainRig) round(name string, parallel int) (drainRound, error) {
 		args = append(args, "--parallel", fmt.Sprint(parallel))
 	}
 	cmd := exec.Command(d.env.hook, args...)
+	cmd.Env = append(os.Environ(), d.profEnv...)
 	cmd.Stderr = os.Stderr
 	busy0, total0 := cpuTimes()
 	t0 := time.Now()
