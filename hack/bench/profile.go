@@ -128,8 +128,9 @@ func profiles(prefix string, since time.Time) map[string][]string {
 var summarized = []string{"checkpoint", "create", "checkpoint-all"}
 
 // report keeps the binaries beside the profiles, says how to read them,
-// and prints the top of the merged CPU profiles and of the traces' syscall
-// and network blocking (the waits on runc, CRIU and containerd).
+// and prints the top of the merged CPU profiles and of the traces' waits
+// (traceViews: arch-wrapper's on runc, CRIU and fsync, checkpoint-all's
+// on containerd).
 func (p *profiling) report(w io.Writer) {
 	if !p.on() {
 		return
@@ -158,7 +159,7 @@ func (p *profiling) report(w io.Writer) {
 		for _, cmd := range summarized {
 			if files := byCmd[cmd]; len(files) > 0 {
 				fmt.Fprintf(w, "\n%s: CPU, %d processes merged (go tool pprof -top -nodecount=15):\n", cmd, len(files))
-				pprofTop(w, files, "")
+				pprofTop(w, files)
 			}
 		}
 	}
@@ -176,24 +177,34 @@ func (p *profiling) report(w io.Writer) {
 			// Each trace is converted by its own go tool trace run: a few
 			// tell where the time goes.
 			files = files[:min(len(files), maxTraces)]
-			for _, kind := range []string{"syscall", "net"} {
-				fmt.Fprintf(w, "\n%s: %s blocking, %d traces merged (go tool trace -pprof=%s; pprof -top):\n", cmd, kind, len(files), kind)
-				traceTop(w, kind, files)
-			}
+			v := traceViews[cmd]
+			fmt.Fprintf(w, "\n%s: %s, %d traces merged (go tool trace -pprof=%s; pprof -top %s):\n", cmd, v.what, len(files), v.kind, strings.Join(v.args, " "))
+			traceTop(w, v.kind, files, v.args...)
 		}
 	}
+}
+
+// traceViews is what the summary shows of a command's traces: for
+// arch-wrapper, the syscalls it waited in (runc and CRIU as children,
+// fsync); for arch-hook's checkpoint-all, its goroutines' waits for
+// containerd's answers, by RPC (the gRPC reader goroutine, always
+// blocked on the socket, says nothing).
+var traceViews = map[string]struct {
+	what, kind string
+	args       []string
+}{
+	"checkpoint":     {"syscall blocking", "syscall", nil},
+	"create":         {"syscall blocking", "syscall", nil},
+	"checkpoint-all": {"containerd round trips (sync blocking in gRPC calls)", "sync", []string{"-cum", `-show=containerd/api/services|containerd/v2/client\.\(\*Client\)|drain\.\(\*Containerd\)`}},
 }
 
 // maxTraces bounds the traces of one command the summary converts.
 const maxTraces = 10
 
 // pprofTop prints `go tool pprof -top -nodecount=15` of files merged,
-// without the samples whose stacks match ignore ("": none).
-func pprofTop(w io.Writer, files []string, ignore string) {
-	args := []string{"tool", "pprof", "-top", "-nodecount=15"}
-	if ignore != "" {
-		args = append(args, "-ignore="+ignore)
-	}
+// with the extra pprof options args.
+func pprofTop(w io.Writer, files []string, args ...string) {
+	args = append([]string{"tool", "pprof", "-top", "-nodecount=15"}, args...)
 	out, err := exec.Command(goTool(), append(args, files...)...).Output()
 	switch {
 	case err != nil:
@@ -206,8 +217,8 @@ func pprofTop(w io.Writer, files []string, ignore string) {
 }
 
 // traceTop converts each trace to a pprof profile of one kind of blocking
-// and prints the top of them merged.
-func traceTop(w io.Writer, kind string, traces []string) {
+// and prints the top of them merged (args: more pprof options).
+func traceTop(w io.Writer, kind string, traces []string, args ...string) {
 	dir, err := os.MkdirTemp("", "bench-trace-")
 	if err != nil {
 		fmt.Fprintf(w, "  (%v)\n", err)
@@ -229,8 +240,15 @@ func traceTop(w io.Writer, kind string, traces []string) {
 		fmt.Fprintln(w, "  (none)")
 		return
 	}
-	// With -cpuprofile too, the profiler's own reader waits in a syscall.
-	pprofTop(w, profs, `runtime/pprof\.profileWriter`)
+	// With -cpuprofile too, the profiler's own reader waits in a syscall:
+	// merged without it first, so that the percentages leave it out too.
+	merged := filepath.Join(dir, "merged")
+	merge := append([]string{"tool", "pprof", "-proto", `-ignore=runtime/pprof\.profileWriter`, "-output", merged}, profs...)
+	if out, err := exec.Command(goTool(), merge...).CombinedOutput(); err != nil {
+		fmt.Fprintf(w, "  (go tool pprof -proto: %v: %s)\n", err, lastLines(string(out), 2))
+		return
+	}
+	pprofTop(w, []string{merged}, args...)
 }
 
 func countsOf(byCmd map[string][]string) string {
