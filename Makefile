@@ -36,7 +36,7 @@ test: install-deps build lint unit e2e
 # ARCH_TEST_REQUIRE_TOOLS: after install-deps, a unit test that needs an
 # installed tool (checkpointctl, the CRIU launcher) fails without it.
 unit:
-	ARCH_TEST_REQUIRE_TOOLS=1 $(GO) test -count=1 -tags osusergo,netgo ./pkg/... ./cmd/... ./internal/... ./hack/lib/...
+	ARCH_TEST_REQUIRE_TOOLS=1 $(GO) test -count=1 -tags osusergo,netgo ./pkg/... ./cmd/... ./internal/... ./hack/lib/... ./hack/bench/...
 
 # The end-to-end suite runs whole on both stacks (internal/testbed/stack.go):
 # Debian 12's containerd 1.6 + runc 1.1, then containerd 2.4 + runc 1.5

@@ -3,6 +3,7 @@
 # same run on this machine (shared, noisy machines: only ratios measured
 # together mean anything), as one table. Run as root after `make build`.
 #   MIB=256 RUNS=5   checkpoint/restore workload size and rounds
+#   DRAIN_SMALL_N=200 many small containers drained (4 MiB each), then restored
 #   QUICK=1          smaller sizes, fewer runs (a smoke run)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -10,7 +11,8 @@ export PATH=/usr/local/go/bin:/usr/local/sbin:$PATH
 [ "$(id -u)" = 0 ] || { echo "bench: run as root (sudo make bench)" >&2; exit 1; }
 MIB=${MIB:-256}; RUNS=${RUNS:-5}; PT_RUNS=${PT_RUNS:-400}; LAYER_MB=${LAYER_MB:-1024}
 DRAIN_N=${DRAIN_N:-20}; DRAIN_MIB=${DRAIN_MIB:-64}; FP_FILES=${FP_FILES:-10000}
-if [ "${QUICK:-0}" = 1 ]; then MIB=32; RUNS=2; PT_RUNS=60; LAYER_MB=64; DRAIN_N=4; DRAIN_MIB=16; fi
+DRAIN_SMALL_N=${DRAIN_SMALL_N:-200}; DRAIN_SMALL_MIB=4
+if [ "${QUICK:-0}" = 1 ]; then MIB=32; RUNS=2; PT_RUNS=60; LAYER_MB=64; DRAIN_N=4; DRAIN_MIB=16; DRAIN_SMALL_N=20; fi
 
 go build -o bin/bench ./hack/bench
 LOG=$(mktemp /tmp/arch-bench-XXXX.log)   # progress and per-phase details
@@ -25,4 +27,7 @@ done
 bin/bench ckpt -mib "$MIB" -runs 1 -compression zstd -fill zero 2>>"$LOG" | grep '^image:'
 SIZE_MB=$LAYER_MB RUNS=$RUNS hack/bench-layer.sh /var/tmp/arch-bench-layer 2>>"$LOG" | tee -a "$LOG" | grep '^|'
 bin/bench drain -containers "$DRAIN_N" -mib "$DRAIN_MIB" 2>>"$LOG" | tail -n +3
+bin/bench drain -containers "$DRAIN_SMALL_N" -mib "$DRAIN_SMALL_MIB" -sequential=false -restore 2>>"$LOG" | tail -n +3
 bin/bench fingerprint -files "$FP_FILES" -runs "$RUNS" 2>>"$LOG" | tail -n +3
+# Without podman this prints one line saying the row is skipped.
+bin/bench podman -mib "$MIB" -runs "$RUNS" 2>>"$LOG" | sed '/^| benchmark (median)/,+1d'

@@ -9,5 +9,8 @@ import (
 )
 
 func main() {
-	os.Exit(hookcli.Main(os.Args, os.Stdin, os.Stdout, os.Stderr))
+	startProfile(os.Args) // nothing in what ships (profile_off.go)
+	code := hookcli.Main(os.Args, os.Stdin, os.Stdout, os.Stderr)
+	stopProfile()
+	os.Exit(code)
 }

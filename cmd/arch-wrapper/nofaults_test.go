@@ -33,3 +33,17 @@ func TestShippedWrapperHasNoFaultPoints(t *testing.T) {
 		}
 	}
 }
+
+// Nor is it profiled: the variables of the benchmarks' build are not in
+// the binary (deps_test.go checks that no profiler is linked).
+func TestShippedWrapperReadsNoProfileVariables(t *testing.T) {
+	bin, err := os.ReadFile(wrapperBin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range []string{"ARCH_CPUPROFILE", "ARCH_TRACE"} {
+		if bytes.Contains(bin, []byte(s)) {
+			t.Errorf("the shipped wrapper contains %q", s)
+		}
+	}
+}

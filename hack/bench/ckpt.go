@@ -1,8 +1,6 @@
 package main
 
 import (
-	"bufio"
-	"encoding/json"
 	"flag"
 	"fmt"
 	"os"
@@ -20,6 +18,7 @@ import (
 func checkpointRestore(args []string) error {
 	fs := flag.NewFlagSet("ckpt", flag.ExitOnError)
 	e := commonFlags(fs)
+	prof := profileFlags(fs)
 	mib := fs.Int("mib", 256, "touched memory of the workload")
 	runs := fs.Int("runs", 5, "rounds")
 	compression := fs.String("compression", "zstd", "ARCH archive compression: zstd or none")
@@ -30,7 +29,11 @@ func checkpointRestore(args []string) error {
 		return err
 	}
 	defer cleanup()
+	if err := prof.setUp(e, work); err != nil {
+		return err
+	}
 	b := newBench(e, work, lower, *compression, []string{"/memtouch", fmt.Sprint(*mib), *fill})
+	b.envv = append(b.envv, prof.environ()...)
 
 	var plainCk, archCk, plainRs, archRs, dumpPart, commitPart, tarZstd []time.Duration
 	var size int64
@@ -53,6 +56,7 @@ func checkpointRestore(args []string) error {
 	row("  checkpoint minus archive write", median(archCk)-median(commitPart), median(plainCk), "<= 1.10")
 	row("restore "+what+", "+*compression+" (create->running vs runc restore)", median(archRs), median(plainRs), "<= 1.15")
 	fmt.Printf("image: %d MiB touched memory -> archive %.1f MiB (%s)\n", *mib, float64(size)/(1<<20), *compression)
+	prof.report(os.Stdout)
 	return nil
 }
 
@@ -214,19 +218,7 @@ func (b *bench) timed(bin string, args ...string) (time.Duration, error) {
 // durations and the archive size.
 func (b *bench) lastCommit() (dump, commit time.Duration, size int64) {
 	var last map[string]any
-	defer func() { fmt.Fprintf(os.Stderr, "bench: ARCH checkpoint phases (ms): %v\n", last) }()
-	f, err := os.Open(b.archLog)
-	if err != nil {
-		return
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 1<<20), 1<<20)
-	for sc.Scan() {
-		var m map[string]any
-		if json.Unmarshal(sc.Bytes(), &m) != nil {
-			continue
-		}
+	eachLogLine(b.archLog, func(m map[string]any) {
 		if m["msg"] == "checkpoint committed, container stopped" {
 			ph, _ := m["phases"].(map[string]any)
 			dump, commit = ms(ph["dump"]), ms(ph["commit"])
@@ -235,7 +227,8 @@ func (b *bench) lastCommit() (dump, commit time.Duration, size int64) {
 			}
 			last = ph
 		}
-	}
+	})
+	fmt.Fprintf(os.Stderr, "bench: ARCH checkpoint phases (ms): %v\n", last)
 	return
 }
 

@@ -1,8 +1,6 @@
 package main
 
 import (
-	"bufio"
-	"encoding/json"
 	"flag"
 	"fmt"
 	"os"
@@ -95,18 +93,7 @@ func addFiles(lower string, n int) error {
 // "fit" and "layers" phases (process checks; the fingerprint joined after
 // the unpack).
 func fingerprintPhases(archLog string) (ckpt, restore time.Duration) {
-	f, err := os.Open(archLog)
-	if err != nil {
-		return 0, 0
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 1<<20), 1<<20)
-	for sc.Scan() {
-		var m map[string]any
-		if json.Unmarshal(sc.Bytes(), &m) != nil {
-			continue
-		}
+	eachLogLine(archLog, func(m map[string]any) {
 		ph, _ := m["phases"].(map[string]any)
 		switch m["msg"] {
 		case "checkpoint committed, container stopped":
@@ -114,6 +101,6 @@ func fingerprintPhases(archLog string) (ckpt, restore time.Duration) {
 		case "create turned into restore":
 			restore = ms(ph["fit"]) + ms(ph["layers"])
 		}
-	}
+	})
 	return ckpt, restore
 }

@@ -5,7 +5,13 @@
 //	bench passthrough -runs 400      arch-wrapper state vs runc state
 //	bench ckpt -mib 256 -runs 5      checkpoint and restore vs plain runc
 //	bench drain -containers 20 -mib 64   checkpoint-all parallel vs sequential
+//	bench drain -containers 200 -mib 4 -sequential=false -restore
+//	                                 many small containers: drain, then restore all
 //	bench fingerprint -files 10000   the image fingerprint at checkpoint and restore
+//	bench podman -mib 256 -runs 5    ARCH next to podman checkpoint --export / restore --import
+//
+// ckpt and drain take -cpuprofile PREFIX and -trace PREFIX: profiles of
+// every arch-wrapper and arch-hook process (profile.go).
 package main
 
 import (
@@ -16,7 +22,7 @@ import (
 
 func main() {
 	if len(os.Args) < 2 {
-		fmt.Fprintln(os.Stderr, "usage: bench passthrough|ckpt|drain|fingerprint [flags]")
+		fmt.Fprintln(os.Stderr, "usage: bench passthrough|ckpt|drain|fingerprint|podman [flags]")
 		os.Exit(2)
 	}
 	var err error
@@ -29,6 +35,8 @@ func main() {
 		err = drainBench(os.Args[2:])
 	case "fingerprint":
 		err = fingerprint(os.Args[2:])
+	case "podman":
+		err = podmanSideBySide(os.Args[2:])
 	default:
 		err = fmt.Errorf("unknown benchmark %q", os.Args[1])
 	}
