@@ -33,6 +33,18 @@ func Write(path string, perm os.FileMode, fill func(io.Writer) error) error {
 	return d.WriteAtomic(filepath.Base(path), perm, func(f *os.File) error { return fill(f) })
 }
 
+// WriteInterim replaces path with data atomically for readers and for a
+// crash of the process, without fsync: a crash of the machine may bring
+// back the old content (see saferoot.Dir.WriteInterim).
+func WriteInterim(path string, data []byte, perm os.FileMode) error {
+	d, err := saferoot.OpenTrusted(filepath.Dir(path))
+	if err != nil {
+		return fmt.Errorf("open folder of %s: %w", path, err)
+	}
+	defer d.Close()
+	return d.WriteInterim(filepath.Base(path), data, perm)
+}
+
 // SyncDir fsyncs a folder so that a rename or create inside it is durable.
 func SyncDir(dir string) error {
 	d, err := os.Open(dir)

@@ -22,6 +22,21 @@ const TempInfix = ".tmp-"
 // one, never a mix. If fill fails, name is untouched and the temp file
 // removed. The new file gets perm.
 func (d *Dir) WriteAtomic(name string, perm os.FileMode, fill func(*os.File) error) (err error) {
+	return d.writeAtomic(name, perm, fill, true)
+}
+
+// WriteInterim replaces name with data as WriteAtomic does, without the
+// fsyncs: a reader, or a crash of the writing process, sees the old content
+// or the new one, but a crash of the machine may bring back the old one.
+// For states that only matter while the machine runs.
+func (d *Dir) WriteInterim(name string, data []byte, perm os.FileMode) error {
+	return d.writeAtomic(name, perm, func(f *os.File) error {
+		_, err := f.Write(data)
+		return err
+	}, false)
+}
+
+func (d *Dir) writeAtomic(name string, perm os.FileMode, fill func(*os.File) error, durable bool) (err error) {
 	if err := checkName(name); err != nil {
 		return err
 	}
@@ -42,14 +57,19 @@ func (d *Dir) WriteAtomic(name string, perm os.FileMode, fill func(*os.File) err
 	if err = fill(tmp); err != nil {
 		return fmt.Errorf("write %s: %w", d.Join(name), err)
 	}
-	if err = tmp.Sync(); err != nil {
-		return fmt.Errorf("fsync %s: %w", d.Join(name), err)
+	if durable {
+		if err = tmp.Sync(); err != nil {
+			return fmt.Errorf("fsync %s: %w", d.Join(name), err)
+		}
 	}
 	if err = tmp.Close(); err != nil {
 		return fmt.Errorf("close %s: %w", d.Join(name), err)
 	}
 	if err = d.Rename(tmpName, name); err != nil {
 		return fmt.Errorf("rename into %s: %w", d.Join(name), err)
+	}
+	if !durable {
+		return nil
 	}
 	return d.Sync()
 }

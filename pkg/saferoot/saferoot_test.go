@@ -387,3 +387,29 @@ func TestFenceStopsEveryPathThroughTenantsWorkDirs(t *testing.T) {
 		}
 	})
 }
+
+// WriteInterim replaces a file as WriteAtomic does (a reader sees old or
+// new, no temp file is left), and never writes through a planted symlink.
+func TestWriteInterimReplacesAtomically(t *testing.T) {
+	bothResolvers(t, func(t *testing.T) {
+		h := newHostile(t)
+		d, err := Trusted(h.root).MkdirAll(0o700)
+		must(t, err)
+		defer d.Close()
+		must(t, d.WriteInterim("r.json", []byte("one"), 0o600))
+		must(t, d.WriteInterim("r.json", []byte("two"), 0o600))
+		b, err := os.ReadFile(filepath.Join(h.root, "r.json"))
+		must(t, err)
+		if string(b) != "two" {
+			t.Fatalf("content %q", b)
+		}
+		must(t, os.Symlink(h.outside, filepath.Join(h.root, "s.json")))
+		must(t, d.WriteInterim("s.json", []byte("x"), 0o600))
+		h.assertOutsideUntouched(t)
+		ents, err := d.ReadDir()
+		must(t, err)
+		if len(ents) != 2 {
+			t.Fatalf("entries %v: a temp file was left", ents)
+		}
+	})
+}

@@ -174,8 +174,27 @@ func (r Records) Save(rec *Record) error {
 	return SaveRecordFile(p, rec)
 }
 
+// SaveInterim writes a record atomically but without fsync: for the
+// steps of a checkpoint between its start and its end. What reads them is
+// the settling of a checkpoint whose wrapper died while the machine runs
+// (pkg/wrapper/settle.go), which the page cache serves; after a crash of
+// the machine no container is alive, and the settling keeps whatever the
+// store holds whatever step the record names. Each save is two fsyncs
+// fewer: about 25 ms of a small container's checkpoint in a node drain.
+func (r Records) SaveInterim(rec *Record) error {
+	p, err := r.Path(rec.Root, rec.ID)
+	if err != nil {
+		return err
+	}
+	return saveRecord(p, rec, atomicfile.WriteInterim)
+}
+
 // SaveRecordFile writes the record at p atomically.
 func SaveRecordFile(p string, rec *Record) error {
+	return saveRecord(p, rec, atomicfile.WriteFile)
+}
+
+func saveRecord(p string, rec *Record, write func(string, []byte, os.FileMode) error) error {
 	rec.Version = RecordVersion
 	data, err := json.MarshalIndent(rec, "", "  ")
 	if err != nil {
@@ -184,7 +203,7 @@ func SaveRecordFile(p string, rec *Record) error {
 	if err := os.MkdirAll(filepath.Dir(p), 0o700); err != nil {
 		return fmt.Errorf("create record folder: %w", err)
 	}
-	return atomicfile.WriteFile(p, data, 0o600)
+	return write(p, data, 0o600)
 }
 
 // Remove deletes a record, and with it the container's CRIU configuration

@@ -96,7 +96,8 @@ func (c *call) checkpoint() (int, bool) {
 	c.fault(faultCheckpointFrozen)
 	ck, err := rec.BeginCheckpoint(time.Now(), plan.leftStopped, weFroze)
 	if err == nil {
-		err = records.Save(rec)
+		// The steps until the end are interim saves (state.SaveInterim).
+		err = records.SaveInterim(rec)
 	}
 	if err != nil {
 		c.thawAfterFailure(weFroze, st.Pid, plan.leftStopped, &log)
@@ -127,7 +128,7 @@ func (c *call) checkpoint() (int, bool) {
 		return failed("arch-wrapper: checkpoint failed: the container could not be stopped after the commit ("+err.Error()+"); image discarded, the container keeps running", err)
 	}
 	ck.To(state.CheckpointKilled, time.Now())
-	if err := records.Save(rec); err != nil {
+	if err := records.SaveInterim(rec); err != nil {
 		log.Warn().Err(err).Msg("checkpoint: cannot record the kill")
 	}
 	if err := c.waitGone(st.Pid, &log); err != nil {
@@ -236,7 +237,7 @@ func (c *call) dumpAndCommit(ctx context.Context, rec *state.Record, b *bundle.B
 	ck := rec.Checkpoint
 	if !plan.leftStopped && ck.LeftStopped {
 		ck.LeftStopped = false
-		c.records().Save(rec)
+		c.records().SaveInterim(rec)
 	}
 	log.Info().Strs("argv", c.argvForLog()).Strs("rewritten", dump.Render()).Strs("criu_config", plan.lines).Msg("checkpoint: dumping")
 	stdio, err := c.stdioWithStatusFd()
@@ -255,7 +256,7 @@ func (c *call) dumpAndCommit(ctx context.Context, rec *state.Record, b *bundle.B
 	if err := ck.To(state.CheckpointDumped, time.Now()); err != nil {
 		return nil, err
 	}
-	if err := c.records().Save(rec); err != nil {
+	if err := c.records().SaveInterim(rec); err != nil {
 		return nil, fmt.Errorf("record the dump: %w", err)
 	}
 	if err := arrangeStaging(staging); err != nil {
@@ -279,7 +280,7 @@ func (c *call) dumpAndCommit(ctx context.Context, rec *state.Record, b *bundle.B
 	if err := ck.Commit(manifest.ImageID, time.Now()); err != nil {
 		return nil, err
 	}
-	if err := c.records().Save(rec); err != nil {
+	if err := c.records().SaveInterim(rec); err != nil {
 		log.Warn().Err(err).Msg("checkpoint: cannot record the committed image")
 	}
 	if err := c.fillCallerImagePath(staging, rec, manifest); err != nil {
