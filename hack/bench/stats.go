@@ -20,12 +20,12 @@ func median(ds []time.Duration) time.Duration {
 
 // row prints one result line: what, ARCH's median, the baseline's, the ratio, the target.
 func row(what string, arch, base time.Duration, target string) {
-	fmt.Printf("| %-52s | %10s | %10s | %6.2f | %-14s |\n", what, round(arch), round(base), float64(arch)/float64(base), target)
+	fmt.Printf("| %-64s | %10s | %10s | %6.2f | %-14s |\n", what, round(arch), round(base), float64(arch)/float64(base), target)
 }
 
 func header() {
-	fmt.Printf("| %-52s | %10s | %10s | %6s | %-14s |\n", "benchmark (median)", "ARCH", "baseline", "ratio", "target")
-	fmt.Printf("|%s|%s|%s|%s|%s|\n", dashes(54), dashes(12), dashes(12), dashes(8), dashes(16))
+	fmt.Printf("| %-64s | %10s | %10s | %6s | %-14s |\n", "benchmark (median)", "ARCH", "baseline", "ratio", "target")
+	fmt.Printf("|%s|%s|%s|%s|%s|\n", dashes(66), dashes(12), dashes(12), dashes(8), dashes(16))
 }
 
 func dashes(n int) string {
