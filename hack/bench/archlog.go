@@ -61,7 +61,9 @@ func phaseMedians(archLog, msg string, ids []string) (names []string, medians ma
 		lines++
 		ph, _ := m["phases"].(map[string]any)
 		for k, v := range ph {
-			all[k] = append(all[k], ms(v))
+			if _, nested := v.(map[string]any); !nested { // "archive": its own stages
+				all[k] = append(all[k], ms(v))
+			}
 		}
 	})
 	medians = map[string]time.Duration{}

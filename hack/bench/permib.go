@@ -30,7 +30,9 @@ func medianPhase(rounds []map[string]any, path ...string) time.Duration {
 // left once the dump has ended.
 func whereAMiBGoes(w io.Writer, rounds []map[string]any, mib int, total time.Duration) {
 	ph := func(path ...string) time.Duration { return medianPhase(rounds, path...) }
-	per := func(d time.Duration) string { return fmt.Sprintf("%.3f", float64(d)/float64(time.Millisecond)/float64(mib)) }
+	per := func(d time.Duration) string {
+		return fmt.Sprintf("%.3f", float64(d)/float64(time.Millisecond)/float64(mib))
+	}
 	follow, hash, compress, wait := ph("archive", "follow"), ph("archive", "hash"), ph("archive", "compress"), ph("archive", "wait")
 	reading := max(follow-hash-compress-wait, 0) + ph("archive", "read")
 	trips := ph("freeze") + ph("kill") + ph("gone")

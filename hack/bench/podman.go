@@ -116,7 +116,8 @@ func podmanRound(podman, ref string, workload []string, compression, dir string,
 	defer runQuiet(podman, "rm", "-f", "-t", "0", name)
 	defer runQuiet(podman, "rm", "-f", "-t", "0", restored)
 	// No network but lo, as the bundles of bench ckpt (runc spec).
-	if err := runQuiet(podman, append([]string{"run", "-d", "--network", "none", "--name", name, ref}, workload...)...); err != nil {
+	run := append([]string{"run", "-d", "--network", "none"}, podmanUlimits()...)
+	if err := runQuiet(podman, append(append(run, "--name", name, ref), workload...)...); err != nil {
 		return r, err
 	}
 	root, err := exec.Command(podman, "mount", name).Output()
@@ -154,4 +155,12 @@ func sizes(compressions []string, size func(string) int64) string {
 		parts = append(parts, fmt.Sprintf("%.1f MiB (%s)", float64(size(c))/(1<<20), c))
 	}
 	return strings.Join(parts, ", ")
+}
+
+// podmanUlimits are --ulimit flags below this machine's limits: Podman
+// raises RLIMIT_NOFILE and RLIMIT_NPROC by default, which this VM refuses
+// ("error setting rlimit"), even to the host's own values. 1024 open files
+// is what the runc spec of bench ckpt gives its containers.
+func podmanUlimits() []string {
+	return []string{"--ulimit", "nofile=1024:1024", "--ulimit", "nproc=4096:4096"}
 }
