@@ -198,3 +198,34 @@ func around(nums []int, i int) []int {
 	lo, hi := max(0, i-3), min(len(nums), i+4)
 	return nums[lo:hi]
 }
+
+// mustHaveStreamedArchive checks, from ARCH's log, that the checkpoint of
+// id wrote CRIU's pages files into the archive while CRIU dumped them
+// (pkg/ckpt's follower), without falling back to writing the archive after
+// the dump: what real CRIU does is what the follower expects.
+func mustHaveStreamedArchive(t *testing.T, n *archNode, id string) {
+	t.Helper()
+	found := false
+	for _, line := range strings.Split(n.archLog(), "\n") {
+		var m struct {
+			ID     string `json:"id"`
+			Msg    string `json:"msg"`
+			Phases struct {
+				Archive struct {
+					Streamed float64 `json:"streamed_bytes"`
+					Fallback string  `json:"fallback"`
+				} `json:"archive"`
+			} `json:"phases"`
+		}
+		if json.Unmarshal([]byte(line), &m) != nil || m.ID != id || m.Msg != "checkpoint committed, container stopped" {
+			continue
+		}
+		found = true
+		if a := m.Phases.Archive; a.Streamed <= 0 || a.Fallback != "" {
+			t.Fatalf("checkpoint of %s: %v bytes streamed during the dump, fallback %q:\n%s", id, a.Streamed, a.Fallback, line)
+		}
+	}
+	if !found {
+		t.Fatalf("no committed checkpoint of %s in ARCH's log:\n%s", id, n.archLog())
+	}
+}

@@ -35,6 +35,7 @@ func TestCheckpointThenRunAgainContinuesTheCount(t *testing.T) {
 			if manifest(t, n.arch.Store, key) == nil {
 				t.Fatalf("no image in the store for key %s", key)
 			}
+			mustHaveStreamedArchive(t, n, id)
 			// containerd's own checkpoint image is not empty.
 			files, err := n.CheckpointFiles(ns, ref)
 			must(t, err)

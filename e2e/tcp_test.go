@@ -121,6 +121,7 @@ func TestListeningServerAnswersAfterMigration(t *testing.T) {
 				return nil
 			})
 			a.checkpointStopNoCount(t, idA)
+			mustHaveStreamedArchive(t, a, idA)
 			a.remove(t, idA)
 
 			run(b, idB, tc.nsB)
