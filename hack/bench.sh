@@ -28,6 +28,7 @@ bin/bench ckpt -mib "$MIB" -runs 1 -compression zstd -fill zero 2>>"$LOG" | grep
 SIZE_MB=$LAYER_MB RUNS=$RUNS hack/bench-layer.sh /var/tmp/arch-bench-layer 2>>"$LOG" | tee -a "$LOG" | grep '^|'
 bin/bench drain -containers "$DRAIN_N" -mib "$DRAIN_MIB" 2>>"$LOG" | tail -n +3
 bin/bench drain -containers "$DRAIN_SMALL_N" -mib "$DRAIN_SMALL_MIB" -sequential=false -restore 2>>"$LOG" | tail -n +3
+bin/bench ctrckpt -mib "$MIB" -runs "$RUNS" 2>>"$LOG" | tail -n +3
 bin/bench fingerprint -files "$FP_FILES" -runs "$RUNS" 2>>"$LOG" | tail -n +3
 # Without podman this prints one line saying the row is skipped.
 bin/bench podman -mib "$MIB" -runs "$RUNS" 2>>"$LOG" | sed '/^| benchmark (median)/,+1d'

@@ -8,6 +8,7 @@
 //	bench drain -containers 200 -mib 4 -sequential=false -restore
 //	                                 many small containers: drain, then restore all
 //	bench fingerprint -files 10000   the image fingerprint at checkpoint and restore
+//	bench ctrckpt -mib 256           ctr task checkpoint --exit vs ARCH's own checkpoint
 //	bench podman -mib 256 -runs 5    ARCH next to podman checkpoint --export / restore --import
 //
 // ckpt and drain take -cpuprofile PREFIX and -trace PREFIX: profiles of
@@ -22,7 +23,7 @@ import (
 
 func main() {
 	if len(os.Args) < 2 {
-		fmt.Fprintln(os.Stderr, "usage: bench passthrough|ckpt|drain|fingerprint|podman [flags]")
+		fmt.Fprintln(os.Stderr, "usage: bench passthrough|ckpt|drain|ctrckpt|fingerprint|podman|podman [flags]")
 		os.Exit(2)
 	}
 	var err error
@@ -33,6 +34,8 @@ func main() {
 		err = checkpointRestore(os.Args[2:])
 	case "drain":
 		err = drainBench(os.Args[2:])
+	case "ctrckpt":
+		err = ctrCheckpoint(os.Args[2:])
 	case "fingerprint":
 		err = fingerprint(os.Args[2:])
 	case "podman":
