@@ -19,16 +19,10 @@ import (
 // it: `docker logs` shows one count from 1, with no gap and no restart.
 func TestDockerContainerSurvivesCheckpointAndDrain(t *testing.T) {
 	n := newArchNode(t, "docker", "", "")
-	d := testbed.StartDocker(t, n.Instance, n.wrapper)
-	const ref = "arch-test/docker-counter:latest"
-	must(t, d.ImportImage(ref, testbed.BusyboxFiles(t), testbed.ShellCounterConfig))
-	out, err := d.Out("run", "-d", "--runtime", "arch", "--network", "none", "-e", "ARCH_ENABLE=1", "--name", "web", ref)
-	must(t, err)
-	id := strings.TrimSpace(out)
-	waitDockerCount(t, d, "web", 5)
+	d, id := runDockerCounter(t, n)
 
 	// 1. Docker's own checkpoint command (exit semantics by default).
-	_, err = d.Out("checkpoint", "create", "web", "cp1")
+	_, err := d.Out("checkpoint", "create", "web", "cp1")
 	must(t, err)
 	must(t, d.WaitState("web", "exited", statusTimeout))
 	last := dockerCounts(t, d, "web")
@@ -78,13 +72,7 @@ func waitDockerCount(t *testing.T, d *testbed.Docker, name string, n int) []int 
 // (the container stays stopped), and the second restores.
 func TestDockerStartFromACheckpoint(t *testing.T) {
 	n := newArchNode(t, "docker-cp", "", "")
-	d := testbed.StartDocker(t, n.Instance, n.wrapper)
-	const ref = "arch-test/docker-counter:latest"
-	must(t, d.ImportImage(ref, testbed.BusyboxFiles(t), testbed.ShellCounterConfig))
-	out, err := d.Out("run", "-d", "--runtime", "arch", "--network", "none", "-e", "ARCH_ENABLE=1", "--name", "web", ref)
-	must(t, err)
-	id := strings.TrimSpace(out)
-	waitDockerCount(t, d, "web", 5)
+	d, id := runDockerCounter(t, n)
 
 	checkpoint := func(cp string) {
 		t.Helper()
@@ -116,7 +104,7 @@ func TestDockerStartFromACheckpoint(t *testing.T) {
 
 	// cp2 replaces cp1's image: cp1 is refused, cp2 restores.
 	checkpoint("cp2")
-	err = dockerStartCheckpoint(t, d, "web", "cp1")
+	err := dockerStartCheckpoint(t, d, "web", "cp1")
 	if err == nil || !strings.Contains(err.Error(), "only a key's latest checkpoint restores") {
 		t.Fatalf("docker start --checkpoint of a replaced image: %v", err)
 	}
@@ -147,4 +135,19 @@ func dockerStartCheckpoint(t *testing.T, d *testbed.Docker, name, cp string) err
 		return perr
 	}
 	return err
+}
+
+// runDockerCounter starts dockerd on n's containerd and in it an enabled
+// shell counter named "web" (arch-wrapper as the runtime "arch"), and
+// waits until it has counted to 5; it returns the Docker daemon and the
+// container's id.
+func runDockerCounter(t *testing.T, n *archNode) (*testbed.Docker, string) {
+	t.Helper()
+	d := testbed.StartDocker(t, n.Instance, n.wrapper)
+	const ref = "arch-test/docker-counter:latest"
+	must(t, d.ImportImage(ref, testbed.BusyboxFiles(t), testbed.ShellCounterConfig))
+	out, err := d.Out("run", "-d", "--runtime", "arch", "--network", "none", "-e", "ARCH_ENABLE=1", "--name", "web", ref)
+	must(t, err)
+	waitDockerCount(t, d, "web", 5)
+	return d, strings.TrimSpace(out)
 }

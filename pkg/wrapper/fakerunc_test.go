@@ -380,7 +380,7 @@ func (n *testNode) image() string {
 	return img.Manifest.ImageID
 }
 
-// stagingEmpty reports what the staging folder still holds.
+// stagingLeft reports what the staging folder still holds.
 func (n *testNode) stagingLeft() []string {
 	ents, _ := os.ReadDir(n.dir + "/staging")
 	var left []string
@@ -388,6 +388,23 @@ func (n *testNode) stagingLeft() []string {
 		left = append(left, e.Name())
 	}
 	return left
+}
+
+// mustBeRestoredBy checks that the key's current image is marked restored
+// by container id and that the restore left nothing in staging.
+func (n *testNode) mustBeRestoredBy(t *testing.T, id string) {
+	t.Helper()
+	cur, err := n.store().Current(trainKey(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cur.Close()
+	if cur.Restored == nil || cur.Restored.ContainerID != id {
+		t.Errorf("the image is not marked restored by %s: %+v", id, cur.Restored)
+	}
+	if left := n.stagingLeft(); len(left) > 0 {
+		t.Errorf("staging left: %v", left)
+	}
 }
 
 // locksFree checks that no lock of container id is held.

@@ -92,17 +92,7 @@ func TestRestoreFromAReference(t *testing.T) {
 	if rec.RestoredFrom != img || rec.SkipStart || rec.Key != "jobs/train" {
 		t.Fatalf("record %+v", rec)
 	}
-	cur, err := n.store().Current(trainKey(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cur.Close()
-	if cur.Restored == nil || cur.Restored.ContainerID != "c2" {
-		t.Errorf("the image is not marked restored: %+v", cur.Restored)
-	}
-	if left := n.stagingLeft(); len(left) > 0 {
-		t.Errorf("staging left: %v", left)
-	}
+	n.mustBeRestoredBy(t, "c2")
 	if !strings.Contains(n.archLog(), "restore served from ARCH's image reference") {
 		t.Error("the log does not say how the restore was served")
 	}

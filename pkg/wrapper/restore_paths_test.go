@@ -70,17 +70,7 @@ func TestCreateTurnsIntoARestore(t *testing.T) {
 			t.Errorf("restore argv %q lacks %q", argv, want)
 		}
 	}
-	cur, err := n.store().Current(trainKey(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cur.Close()
-	if cur.Restored == nil || cur.Restored.ContainerID != "c2" {
-		t.Errorf("the image is not marked restored: %+v", cur.Restored)
-	}
-	if left := n.stagingLeft(); len(left) > 0 {
-		t.Errorf("staging left: %v", left)
-	}
+	n.mustBeRestoredBy(t, "c2")
 	// The shim's start is answered by ARCH, once.
 	if code, handled := n.call(rc, "start", "c2").dispatch(); !handled || code != 0 {
 		t.Fatalf("start after restore: %d %v", code, handled)
