@@ -6,14 +6,16 @@ import (
 )
 
 // PerContainerCost is what one checkpoint costs beyond writing its bytes
-// to the store: the freeze, CRIU's dump into local staging, zstd and the
-// checksums, containerd's and runc's round trips, the kill. Source: the
-// README's benchmark "checkpoint-all, 20 containers x 64 MiB" (hack/bench
-// drain: random memory, default zstd, 2 CPUs): with --parallel 1 it took
-// 9.3 s to write 1281 MiB to a store whose fsynced bandwidth it measured at
-// 354 MiB/s (a 1 GiB write), so (9.3 s - 1281/354 s) / 20 = 0.284 s per
-// container, rounded up here.
-const PerContainerCost = 300 * time.Millisecond
+// to the store, in CPU time: the freeze, CRIU's dump into local staging,
+// sha256 and zstd, containerd's and runc's round trips, the kill. The
+// archive is written during the dump, so the bytes and this part overlap;
+// adding them is conservative. Source: `make bench` of 2026-12-05 (hack/bench
+// drain, 2 CPUs, both 97% busy): checkpoint-all of 200 containers of 4 MiB
+// took 26.1 s with --parallel 4, 809 MiB of archives, so (26.1 s - 809/339
+// s) x 2 CPUs / 200 = 0.237 s of CPU per container, rounded up here. (The
+// estimate before the archive was streamed used 0.3 s per round of
+// --parallel containers, which said 15 s for that drain.)
+const PerContainerCost = 260 * time.Millisecond
 
 // Verdict tells whether a drain fits its deadline.
 type Verdict string
@@ -110,17 +112,17 @@ type Estimate struct {
 //
 //	estimated = sum over stores of (bytes / bandwidth)
 //	          + ceil(containers / lanes) x PerContainerCost
-//	lanes     = min(parallel, 2 per CPU, containers)
+//	lanes     = min(parallel, CPUs, containers)
 //
 // A store's bytes are written one after the other whatever the
 // parallelism: the checkpoints share its bandwidth. The fixed part of each
-// checkpoint overlaps with the others', up to two per CPU (DefaultParallel:
-// beyond that, the same benchmark gained nothing). Checked against the
-// benchmark PerContainerCost comes from: --parallel 4 gives 1281/354 s +
-// 5 x 0.284 s = 5.0 s, measured 5.0 s. Several stores are added up, as if
-// their writes did not overlap (conservative). Bytes are uncompressed:
-// zstd shrinks memory that compresses, so compressible workloads drain
-// faster than this.
+// checkpoint is CPU work: checkpoints overlap it at most one per CPU.
+// Checked against the benchmarks (TestComputeMatchesTheBenchmark): never
+// below what was measured, at most 70% above it (a sequential drain,
+// whose archive writes overlap its dumps most). Several stores are added
+// up, as if their writes did not overlap (conservative). Bytes are
+// uncompressed: zstd shrinks memory that compresses, so compressible
+// workloads drain faster than this.
 //
 // The verdict is DoesNotFit when the estimate exceeds the deadline (also
 // when something is unknown: the estimate is then a lower bound),
@@ -170,7 +172,7 @@ func Compute(containers []ContainerUsage, stores []StoreProbe, skipped, parallel
 		write += time.Duration(float64(s.Bytes) / s.BytesPerSecond * float64(time.Second))
 	}
 	e.Stores = stores
-	e.Lanes = min(max(parallel, 1), max(2*cpus, 1), max(len(containers), 1))
+	e.Lanes = min(max(parallel, 1), max(cpus, 1), max(len(containers), 1))
 	e.Rounds = (len(containers) + e.Lanes - 1) / e.Lanes
 	e.Write = seconds(write)
 	e.Estimated = seconds(write + time.Duration(e.Rounds)*PerContainerCost)

@@ -32,7 +32,7 @@ func WriteEstimate(w io.Writer, e *Estimate) error {
 		b.WriteString("\n")
 	}
 	fmt.Fprintf(&b, "dry run: %d to checkpoint, %d skipped; %s to write\n", len(e.Containers), e.Skipped, formatSize(e.TotalBytes))
-	fmt.Fprintf(&b, "estimate: %s to write at the measured bandwidth + %s x %s per checkpoint (%d at once: --parallel %d, at most 2 per CPU) = %s; deadline %s\n",
+	fmt.Fprintf(&b, "estimate: %s to write at the measured bandwidth + %s x %s per checkpoint (%d at once: --parallel %d, at most 1 per CPU) = %s; deadline %s\n",
 		formatDuration(e.Write.Duration()), rounds(e.Rounds), formatDuration(e.PerContainer.Duration()), e.Lanes, e.Parallel,
 		formatDuration(e.Estimated.Duration()), formatDuration(e.Deadline.Duration()))
 	for _, u := range e.Unknown {
