@@ -220,13 +220,14 @@ func (c *call) dumpAndCommit(ctx context.Context, rec *state.Record, b *bundle.B
 	if f := c.faultOnce(faultCheckpointArchive); f != nil {
 		progress = func(int64) { f() }
 	}
-	incoming, err := store.BeginCommit(ctx, key, staging, ckpt.CommitOptions{
+	commitOpts := ckpt.CommitOptions{
 		Compression: c.cfg.Compression, Progress: progress, BeforeInstall: c.faultOnce(faultCheckpointArchived), Follow: true,
-	})
+	}
+	incoming, err := store.BeginCommit(ctx, key, staging, commitOpts)
 	if err != nil {
 		return nil, fmt.Errorf("commit to %s: %w", rec.Store, err)
 	}
-	defer incoming.Abort() // nothing once committed
+	defer func() { incoming.Abort() }() // nothing once committed
 	dump := c.cmd.Clone()
 	dump.Remove("image-path", "work-path", "leave-running")
 	dump.Set("image-path", filepath.Join(staging, "checkpoint"))
@@ -246,8 +247,21 @@ func (c *call) dumpAndCommit(ctx context.Context, rec *state.Record, b *bundle.B
 	}
 	defer closeFiles(stdio.ExtraFiles)
 	// dump carries the caller's global flags already.
-	err = c.rc.Checkpoint(ctx, stdio, dump.Render(), c.faultWhenFilled(faultCheckpointDump, filepath.Join(staging, "checkpoint")))
-	c.adoptContainerDumpLog(b, staging, log)
+	for attempt := 1; ; attempt++ {
+		err = c.rc.Checkpoint(ctx, stdio, dump.Render(), c.faultWhenFilled(faultCheckpointDump, filepath.Join(staging, "checkpoint")))
+		c.adoptContainerDumpLog(b, staging, log)
+		if err == nil || attempt == maxDumpAttempts || ctx.Err() != nil || !seizeFailed(staging) || !c.stillFrozen(ctx) {
+			break
+		}
+		log.Warn().Err(err).Int("attempt", attempt).Msg("checkpoint: CRIU could not seize every task in time (one was exiting or between fork and exec on a loaded machine); the container is as it was, dumping again")
+		incoming.Abort()
+		if err := clearDump(staging); err != nil {
+			return nil, err
+		}
+		if incoming, err = store.BeginCommit(ctx, key, staging, commitOpts); err != nil {
+			return nil, fmt.Errorf("commit to %s: %w", rec.Store, err)
+		}
+	}
 	c.copyDumpLog(staging)
 	if err != nil {
 		return nil, fmt.Errorf("CRIU dump: %w", err)

@@ -99,6 +99,50 @@ func TestCheckpointCommitsKillsAndSettles(t *testing.T) {
 	}
 }
 
+// A dump whose CRIU could not seize a task in time (one exiting, or
+// between fork and exec, on a loaded machine) is tried again while the
+// container is still frozen: the checkpoint succeeds on the next attempt,
+// from a clean staging folder.
+func TestCheckpointRetriesADumpCRIUCouldNotSeize(t *testing.T) {
+	n, rc, _ := checkpointed(t)
+	rc.seizeFails = 1
+	code, handled, _ := n.checkpoint(rc)
+	if !handled || code != 0 {
+		t.Fatalf("checkpoint: exit %d, handled %v\n%s", code, handled, n.archLog())
+	}
+	if rc.called(stepCheckpoint) != 2 || !strings.Contains(n.archLog(), "dumping again") {
+		t.Fatalf("%d dumps; log:\n%s", rc.called(stepCheckpoint), n.archLog())
+	}
+	if ck := n.record("c1").Checkpoint; ck == nil || ck.State != state.CheckpointSettled || n.image() == "" {
+		t.Fatalf("checkpoint %+v, image %q", ck, n.image())
+	}
+	if left := n.stagingLeft(); len(left) > 0 {
+		t.Errorf("staging left: %v", left)
+	}
+	n.locksFree("c1")
+}
+
+// Seize failures that persist end the checkpoint after maxDumpAttempts,
+// the container kept running; other dump failures are not tried again.
+func TestCheckpointGivesUpOnSeizeFailuresAndOtherDumpErrors(t *testing.T) {
+	n, rc, _ := checkpointed(t)
+	rc.seizeFails = maxDumpAttempts + 1
+	if code, handled, _ := n.checkpoint(rc); !handled || code == 0 {
+		t.Fatalf("checkpoint: exit %d, handled %v", code, handled)
+	}
+	if rc.called(stepCheckpoint) != maxDumpAttempts {
+		t.Fatalf("%d dumps, want %d", rc.called(stepCheckpoint), maxDumpAttempts)
+	}
+	keptRunning(t, n, rc, "running", "CRIU dump")
+
+	n, rc, _ = checkpointed(t)
+	rc.fail[stepCheckpoint] = exitErr("checkpoint", "c1")
+	n.checkpoint(rc)
+	if rc.called(stepCheckpoint) != 1 {
+		t.Fatalf("%d dumps of a dump that failed for another reason, want 1", rc.called(stepCheckpoint))
+	}
+}
+
 func TestCheckpointStateFailsPassesToRunc(t *testing.T) {
 	n, rc, _ := checkpointed(t)
 	rc.fail[stepState] = exitErr("state", "c1")

@@ -59,6 +59,9 @@ type fakeRunc struct {
 	// hangs: a step never returns before its context ends (as runc's
 	// Runner reports it: ErrTimeout).
 	hangs map[runcStep]bool
+	// seizeFails is how many dumps fail the way CRIU does when it cannot
+	// seize a task in time.
+	seizeFails int
 
 	calls  []runcStep
 	argv   map[runcStep][]string
@@ -217,6 +220,14 @@ func (f *fakeRunc) Checkpoint(ctx context.Context, stdio realrunc.Stdio, argv []
 	os.WriteFile(filepath.Join(images, "inventory.img"), []byte("inventory"), 0o600)
 	os.WriteFile(filepath.Join(images, "pages-1.img"), []byte(strings.Repeat("p", 4096)), 0o600)
 	log := "(00.000100) Dumping finished successfully\n"
+	if f.seizeFails > 0 {
+		f.seizeFails--
+		log = "(11.598539) Error (criu/cr-dump.c:1655): Timeout reached. Try to interrupt: 0\n" +
+			"(11.598942) Error (compel/src/lib/infect.c:262): Unseizable non-zombie 23720 found, state R, err -1/4\n" +
+			"(11.599037) Error (criu/cr-dump.c:1975): Dumping FAILED.\n"
+		os.WriteFile(filepath.Join(work, "dump.log"), []byte(log), 0o600)
+		return exitErr("checkpoint", "c1")
+	}
 	if f.badDumpLog {
 		log = "(00.000100) Error (criu/cr-dump.c:1): something went wrong\n"
 	}
