@@ -63,10 +63,9 @@ type patch struct {
 	old, repl []byte
 }
 
-func newArchiveWriter(ctx context.Context, f *os.File, compression string, mtime time.Time, progress func(int64), stats *CommitStats) (*archiveWriter, error) {
-	if stats == nil {
-		stats = &CommitStats{}
-	}
+// newArchiveWriter starts an archive in f; its stages add their times to
+// stats. Its progress is reported once set on its output (setProgress).
+func newArchiveWriter(ctx context.Context, f *os.File, compression string, mtime time.Time, stats *CommitStats) *archiveWriter {
 	w := &archiveWriter{
 		ctx:     ctx,
 		f:       f,
@@ -75,8 +74,8 @@ func newArchiveWriter(ctx context.Context, f *os.File, compression string, mtime
 		stats:   stats,
 		zstd:    compression == CompressionZstd,
 	}
-	w.out = newWriteBehind(f, progress, stats)
-	return w, nil
+	w.out = newWriteBehind(f, stats)
+	return w
 }
 
 // tarPart starts the tar part of the archive.

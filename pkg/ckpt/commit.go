@@ -28,7 +28,11 @@ import (
 // BeginCommit does the same in two steps, the archive being written while
 // CRIU still dumps.
 func (s *Store) Commit(ctx context.Context, key Key, staging string, meta Meta, opt CommitOptions) (*Manifest, error) {
-	if err := checkCommit(key, staging, &meta, opt); err != nil {
+	// Refused before the key is locked and its folder made.
+	if err := checkTarget(key, opt.Compression); err != nil {
+		return nil, err
+	}
+	if err := checkDump(key, staging, &meta); err != nil {
 		return nil, err
 	}
 	opt.Follow = false
@@ -39,14 +43,19 @@ func (s *Store) Commit(ctx context.Context, key Key, staging string, meta Meta, 
 	return in.Commit(ctx, meta)
 }
 
-// checkCommit refuses what no commit can take.
-func checkCommit(key Key, staging string, meta *Meta, opt CommitOptions) error {
+// checkTarget refuses a key or compression no commit can take.
+func checkTarget(key Key, compression string) error {
 	if key.IsZero() {
 		return fmt.Errorf("commit: %w: zero Key", ErrBadKey)
 	}
-	if err := checkCompression(opt.Compression); err != nil {
+	if err := checkCompression(compression); err != nil {
 		return fmt.Errorf("commit %s: %w", key, err)
 	}
+	return nil
+}
+
+// checkDump refuses a dump or meta no commit can take.
+func checkDump(key Key, staging string, meta *Meta) error {
 	if err := meta.check(); err != nil {
 		return fmt.Errorf("commit %s: %w", key, err)
 	}
@@ -67,20 +76,19 @@ func checkCompression(c string) error {
 // and its archive begun (BeginCommit). Commit finishes it once the dump is
 // complete; Abort drops it. It is used by one goroutine.
 type Incoming struct {
-	s        *Store
-	key      Key
-	staging  string
-	opt      CommitOptions
-	l        *keyLock
-	imageID  string
-	archive  Archive
-	begun    time.Time
-	f        *os.File
-	w        *archiveWriter
-	fol      *follower
-	ended    bool
-	Stats    CommitStats
-	followed []followed
+	s       *Store
+	key     Key
+	staging string
+	opt     CommitOptions
+	l       *keyLock
+	imageID string
+	archive Archive
+	begun   time.Time
+	f       *os.File
+	w       *archiveWriter
+	fol     *follower
+	ended   bool
+	Stats   CommitStats
 }
 
 // BeginCommit locks key, names its next image and starts its archive. With
@@ -90,11 +98,8 @@ type Incoming struct {
 // it cannot be done or its result cannot be trusted, Commit writes the
 // whole archive after the dump, as without Follow.
 func (s *Store) BeginCommit(ctx context.Context, key Key, staging string, opt CommitOptions) (*Incoming, error) {
-	if key.IsZero() {
-		return nil, fmt.Errorf("commit: %w: zero Key", ErrBadKey)
-	}
-	if err := checkCompression(opt.Compression); err != nil {
-		return nil, fmt.Errorf("commit %s: %w", key, err)
+	if err := checkTarget(key, opt.Compression); err != nil {
+		return nil, err
 	}
 	if opt.Compression == "" {
 		opt.Compression = CompressionZstd
@@ -140,8 +145,8 @@ func (in *Incoming) create(ctx context.Context) error {
 		return fmt.Errorf("create archive: %w", err)
 	}
 	in.f = f
-	in.w, err = newArchiveWriter(ctx, f, in.archive.Compression, in.begun, nil, &in.Stats)
-	return err
+	in.w = newArchiveWriter(ctx, f, in.archive.Compression, in.begun, &in.Stats)
+	return nil
 }
 
 // follow starts streaming the dump's pages files.
@@ -178,9 +183,8 @@ func (in *Incoming) restart(ctx context.Context) error {
 		return fmt.Errorf("restart archive: %w", err)
 	}
 	in.Stats = CommitStats{Fallback: in.Stats.Fallback}
-	var err error
-	in.w, err = newArchiveWriter(ctx, in.f, in.archive.Compression, in.begun, nil, &in.Stats)
-	return err
+	in.w = newArchiveWriter(ctx, in.f, in.archive.Compression, in.begun, &in.Stats)
+	return nil
 }
 
 // Abort drops the incoming image: the archive begun is removed and the
@@ -211,11 +215,11 @@ func (in *Incoming) Commit(ctx context.Context, meta Meta) (m *Manifest, err err
 			in.Abort()
 		}
 	}()
-	if err := checkCommit(in.key, in.staging, &meta, in.opt); err != nil {
+	if err := checkDump(in.key, in.staging, &meta); err != nil {
 		return nil, err
 	}
 	if in.fol != nil {
-		files, ferr := in.fol.finish()
+		ferr := in.fol.finish()
 		in.fol = nil
 		if ferr != nil {
 			in.Stats.Fallback = ferr.Error()
@@ -223,7 +227,6 @@ func (in *Incoming) Commit(ctx context.Context, meta Meta) (m *Manifest, err err
 				return nil, fmt.Errorf("commit %s: %w", in.key, err)
 			}
 		}
-		in.followed = files
 	}
 	in.w.out.setProgress(in.opt.Progress)
 	m = in.s.newManifest(in.key, &meta, in.begun)

@@ -72,25 +72,25 @@ func startFollower(ctx context.Context, dir, memberDir string, w *archiveWriter)
 // finish tells the follower that the dump has ended, waits until it has
 // streamed every pages file to its end and checks that each is, now that
 // CRIU is done, the file it streamed, whole.
-func (f *follower) finish() ([]followed, error) {
+func (f *follower) finish() error {
 	close(f.ended)
 	<-f.done
 	if f.err != nil {
-		return nil, f.err
+		return f.err
 	}
 	for _, fl := range f.files {
 		var st unix.Stat_t
 		err := unix.Lstat(filepath.Join(f.dir, path.Base(fl.member)), &st)
 		switch {
 		case err != nil:
-			return nil, fmt.Errorf("streamed %s: %w", fl.member, err)
+			return fmt.Errorf("streamed %s: %w", fl.member, err)
 		case st.Mode&unix.S_IFMT != unix.S_IFREG || st.Dev != fl.dev || st.Ino != fl.ino:
-			return nil, fmt.Errorf("streamed %s was replaced during the dump", fl.member)
+			return fmt.Errorf("streamed %s was replaced during the dump", fl.member)
 		case st.Size != fl.size:
-			return nil, fmt.Errorf("streamed %s: %d bytes streamed, the file has %d", fl.member, fl.size, st.Size)
+			return fmt.Errorf("streamed %s: %d bytes streamed, the file has %d", fl.member, fl.size, st.Size)
 		}
 	}
-	return f.files, nil
+	return nil
 }
 
 // stop ends the follower without using what it streamed.

@@ -52,7 +52,7 @@ type writeBehind struct {
 	writeback time.Duration
 }
 
-func newWriteBehind(w io.Writer, progress func(int64), stats *CommitStats) *writeBehind {
+func newWriteBehind(w io.Writer, stats *CommitStats) *writeBehind {
 	b := &writeBehind{
 		w:     w,
 		fd:    -1,
@@ -61,7 +61,6 @@ func newWriteBehind(w io.Writer, progress func(int64), stats *CommitStats) *writ
 		free:  make(chan []byte, writeBehindBufs),
 		done:  make(chan struct{}),
 	}
-	b.setProgress(progress)
 	if f, ok := w.(*os.File); ok {
 		b.fd = int(f.Fd())
 	}

@@ -13,7 +13,7 @@ func (f failingWriter) Write([]byte) (int, error) { return 0, f.err }
 // A write error of the file (a full store) is what the producer is told,
 // not only that the stream stopped: the operator must read "no space left".
 func TestWriteBehindReportsTheFilesError(t *testing.T) {
-	b := newWriteBehind(failingWriter{syscall.ENOSPC}, nil, &CommitStats{})
+	b := newWriteBehind(failingWriter{syscall.ENOSPC}, &CommitStats{})
 	chunk := make([]byte, ioBuf)
 	var err error
 	for i := 0; i < 2*writeBehindBufs+2 && err == nil; i++ {
