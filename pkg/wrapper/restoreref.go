@@ -25,10 +25,8 @@ import (
 // fresh behind the caller's back. Any other restore, and one of a
 // container that is not enabled, goes to runc unchanged.
 func (c *call) restoreFromRef() (int, bool) {
+	// declines["restore"] has seen the reference (the handler runs only then).
 	images, _ := c.cmd.Get("image-path")
-	if !hasImageRef(images) {
-		return 0, false
-	}
 	dir, ok := c.cmd.Get("bundle")
 	if !ok || dir == "" {
 		dir = "."
